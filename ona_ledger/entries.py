@@ -1,0 +1,250 @@
+"""Entries and postings: what a caller posts, what the journal stores, and their hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from ona_ledger.errors import InvalidInputError, UnbalancedEntryError
+from ona_ledger.money import Money
+
+# The dimensions a posting can carry. The core treats them as opaque ids.
+DIMENSIONS: Final = (
+    "patient",
+    "invoice",
+    "invoice_line",
+    "visit",
+    "claim",
+    "provider",
+    "payer",
+    "location",
+    "plan",
+)
+_MAX_ID_LENGTH: Final = 200
+
+
+class PostingStatus(StrEnum):
+    """Posted money counts in balances; pending money is a hold reported apart."""
+
+    POSTED = "posted"
+    PENDING = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One leg of an entry: a signed amount (debit positive) on one account.
+
+    Dimensions are opaque ids such as a patient id or an invoice number; they
+    never hold names or other demographics.
+    """
+
+    account: str
+    amount: Money
+    patient: str | None = None
+    invoice: str | None = None
+    invoice_line: str | None = None
+    visit: str | None = None
+    claim: str | None = None
+    provider: str | None = None
+    payer: str | None = None
+    location: str | None = None
+    plan: str | None = None
+    status: PostingStatus = PostingStatus.POSTED
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Money):
+            raise TypeError(
+                f"posting amount on {self.account} must be Money, not "
+                f"{type(self.amount).__name__} {self.amount!r}; use Money.of('12.34')"
+            )
+        for name in DIMENSIONS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value or len(value) > _MAX_ID_LENGTH:
+                raise InvalidInputError(
+                    f"dimension {name}={value!r} on {self.account} must be a non-empty "
+                    f"string id of at most {_MAX_ID_LENGTH} characters"
+                )
+
+    def dimensions(self) -> dict[str, str]:
+        """Return the dimensions that are set, by name."""
+        result: dict[str, str] = {}
+        for name in DIMENSIONS:
+            value = getattr(self, name)
+            if value is not None:
+                result[name] = value
+        return result
+
+    def negated(self) -> Posting:
+        """Return the same posting with the opposite amount."""
+        return Posting(
+            self.account, -self.amount, status=self.status, **self.dimensions()
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A balanced journal entry as a caller posts it.
+
+    `effective_date` is the accounting date; the ledger stamps the recorded-at
+    time from its clock. Postings must sum to zero per currency and status.
+    """
+
+    effective_date: date
+    narration: str
+    postings: tuple[Posting, ...]
+    actor: str
+    reason: str | None = None
+    links: tuple[str, ...] = ()
+    meta: Mapping[str, str] = field(default_factory=dict)
+    idempotency_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.effective_date, datetime) or not isinstance(
+            self.effective_date, date
+        ):
+            raise InvalidInputError(
+                f"effective_date {self.effective_date!r} must be a datetime.date, "
+                "the accounting day, without a time"
+            )
+        if not isinstance(self.postings, tuple):
+            object.__setattr__(self, "postings", tuple(self.postings))
+        if not isinstance(self.links, tuple):
+            object.__setattr__(self, "links", tuple(self.links))
+        if not self.actor or not isinstance(self.actor, str):
+            raise InvalidInputError(
+                f"entry {self.narration!r} has actor {self.actor!r}; name who posts it, "
+                "such as a user id or 'system'"
+            )
+        for key, value in self.meta.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise InvalidInputError(
+                    f"metadata {key!r}: {value!r} must map strings to strings"
+                )
+        check_balanced(self.postings, self.narration)
+
+
+def check_balanced(postings: tuple[Posting, ...], narration: str = "") -> None:
+    """Raise UnbalancedEntryError unless postings sum to zero per currency and status."""
+    if len(postings) < 2:
+        raise UnbalancedEntryError(
+            f"entry {narration!r} has {len(postings)} posting(s); an entry needs at "
+            "least two"
+        )
+    sums: dict[tuple[str, str], int] = {}
+    for posting in postings:
+        key = (posting.amount.currency, posting.status.value)
+        sums[key] = sums.get(key, 0) + posting.amount.cents
+    off = {key: cents for key, cents in sums.items() if cents != 0}
+    if off:
+        detail = ", ".join(
+            f"{Money(cents, currency)} {currency} ({status})"
+            for (currency, status), cents in sorted(off.items())
+        )
+        raise UnbalancedEntryError(
+            f"entry {narration!r} does not balance: postings sum to {detail}; "
+            "add or correct a posting so debits equal credits"
+        )
+
+
+class EntryKind(StrEnum):
+    """How an entry came to be: posted directly, or as a correction of another."""
+
+    STANDARD = "standard"
+    REVERSAL = "reversal"
+    PENDING = "pending"
+    PENDING_POST = "pending_post"
+    PENDING_VOID = "pending_void"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """An entry as the journal stores it: numbered, timestamped and hashed."""
+
+    book_id: str
+    seq: int
+    kind: EntryKind
+    effective_date: date
+    recorded_at: datetime
+    narration: str
+    postings: tuple[Posting, ...]
+    actor: str
+    reason: str | None
+    links: tuple[str, ...]
+    meta: Mapping[str, str]
+    idempotency_key: str | None
+    refers_to: int | None
+    prev_hash: str
+    hash: str
+
+    @property
+    def id(self) -> str:
+        """The entry's id, unique across books: 'BOOK/SEQ'."""
+        return f"{self.book_id}/{self.seq}"
+
+
+def content_fingerprint(entry: Entry, kind: EntryKind, refers_to: int | None) -> str:
+    """Hash what a caller asked for, to tell a replayed idempotency key from a reuse."""
+    return _sha256(_canonical_content(entry, kind, refers_to))
+
+
+def _canonical_content(
+    entry: Entry, kind: EntryKind, refers_to: int | None
+) -> dict[str, Any]:
+    return {
+        "kind": kind.value,
+        "effective_date": entry.effective_date.isoformat(),
+        "narration": entry.narration,
+        "actor": entry.actor,
+        "reason": entry.reason,
+        "links": list(entry.links),
+        "meta": dict(sorted(entry.meta.items())),
+        "idempotency_key": entry.idempotency_key,
+        "refers_to": refers_to,
+        "postings": [canonical_posting(p) for p in entry.postings],
+    }
+
+
+def canonical_posting(posting: Posting) -> list[Any]:
+    """Return a posting as a JSON-ready list in a fixed field order."""
+    return [
+        posting.account,
+        posting.amount.cents,
+        posting.amount.currency,
+        posting.status.value,
+        *(getattr(posting, name) for name in DIMENSIONS),
+    ]
+
+
+def chain_hash(
+    book_id: str,
+    seq: int,
+    recorded_at: datetime,
+    entry: Entry,
+    kind: EntryKind,
+    refers_to: int | None,
+    prev_hash: str,
+) -> str:
+    """Hash an entry's canonical form together with the previous entry's hash."""
+    document = _canonical_content(entry, kind, refers_to)
+    document["book_id"] = book_id
+    document["seq"] = seq
+    document["recorded_at"] = recorded_at.isoformat()
+    document["prev_hash"] = prev_hash
+    return _sha256(document)
+
+
+def _sha256(document: Mapping[str, Any]) -> str:
+    text = json.dumps(
+        document, separators=(",", ":"), ensure_ascii=False, sort_keys=True
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+GENESIS_HASH: Final = "0" * 64

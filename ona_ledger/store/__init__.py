@@ -1,0 +1,62 @@
+"""Storage: SQLAlchemy Core tables, migrations and the SQL store; the only SQL in the tree."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+
+from sqlalchemy import Connection, Engine
+
+from ona_ledger.accounts import CLINIC_BALANCE_LIMITS, clinic_chart
+from ona_ledger.ledger import Clock, Ledger, system_clock
+from ona_ledger.store.migrations import migrate
+from ona_ledger.store.sql import SqlStore, create_engine
+
+DEFAULT_DB_URL = "sqlite:///ona-ledger.db"
+
+__all__ = [
+    "DEFAULT_DB_URL",
+    "SqlStore",
+    "create_engine",
+    "default_db_url",
+    "migrate",
+    "open_ledger",
+]
+
+
+def default_db_url() -> str:
+    """Return ONA_LEDGER_DB when it is set, else a SQLite file in the current folder."""
+    return os.environ.get("ONA_LEDGER_DB") or DEFAULT_DB_URL
+
+
+def open_ledger(
+    bind: str | Engine | Connection,
+    book_id: str = "main",
+    *,
+    create: bool = True,
+    book_name: str | None = None,
+    currency: str = "USD",
+    clock: Clock = system_clock,
+    chart_opened: date = date(2000, 1, 1),
+) -> Ledger:
+    """Open one book's ledger on a URL, an Engine or a host's Connection.
+
+    With `create` (the default) the schema is migrated to the latest version
+    and a missing book is created with the clinic chart of accounts and its
+    balance limits. Pass a Connection to share the host's transaction.
+    """
+    target = create_engine(bind) if isinstance(bind, str) else bind
+    store = SqlStore(target)
+    if create:
+        with store.transaction() as tx:
+            migrate(tx.connection)
+        is_new = not store.book_exists(book_id)
+        store.ensure_book(book_id, book_name or book_id, currency, clock())
+        ledger = Ledger(store, book_id, clock)
+        if is_new:
+            for account in clinic_chart(currency, chart_opened):
+                ledger.open_account(account)
+            for account_name, dimension in CLINIC_BALANCE_LIMITS:
+                ledger.set_balance_limit(account_name, dimension)
+        return ledger
+    return Ledger(store, book_id, clock)

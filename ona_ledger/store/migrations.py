@@ -1,0 +1,79 @@
+"""Schema migrations: numbered steps applied in order, so a host upgrades in place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Final
+
+from sqlalchemy import Connection, Index, inspect, select
+
+from ona_ledger.errors import SchemaError
+from ona_ledger.store import schema
+
+logger = logging.getLogger(__name__)
+
+
+def _create_core_tables(connection: Connection) -> None:
+    tables = [
+        schema.books,
+        schema.accounts,
+        schema.balance_limits,
+        schema.entries,
+        schema.postings,
+        schema.balances,
+        schema.sequences,
+        schema.records,
+    ]
+    schema.metadata.create_all(connection, tables=tables)
+
+
+def _index_records_by_kind(connection: Connection) -> None:
+    Index("ix_records_kind", schema.records.c.book_id, schema.records.c.kind).create(
+        connection, checkfirst=True
+    )
+
+
+# Each step runs once, in order, inside the migrating transaction. Append new
+# steps at the end; never edit one that has shipped.
+MIGRATIONS: Final[tuple[tuple[int, str, Callable[[Connection], None]], ...]] = (
+    (1, "core tables", _create_core_tables),
+    (2, "index records by kind", _index_records_by_kind),
+)
+LATEST: Final = MIGRATIONS[-1][0]
+
+
+def current_version(connection: Connection) -> int:
+    """Return the highest migration applied, or 0 on an empty database."""
+    if not inspect(connection).has_table(schema.schema_version.name):
+        return 0
+    found = connection.execute(
+        select(schema.schema_version.c.version).order_by(
+            schema.schema_version.c.version.desc()
+        )
+    ).first()
+    return int(found[0]) if found else 0
+
+
+def migrate(connection: Connection) -> int:
+    """Apply every migration the database lacks and return the resulting version."""
+    schema.schema_version.create(connection, checkfirst=True)
+    version = current_version(connection)
+    if version > LATEST:
+        raise SchemaError(
+            f"the database is at schema version {version}, newer than this library's "
+            f"{LATEST}; upgrade ona-ledger before opening it"
+        )
+    for number, title, step in MIGRATIONS:
+        if number <= version:
+            continue
+        step(connection)
+        connection.execute(
+            schema.schema_version.insert().values(
+                version=number, applied_at=datetime.now(UTC).isoformat()
+            )
+        )
+        logger.info("applied migration %d: %s", number, title)
+        version = number
+    return version

@@ -1,0 +1,168 @@
+"""The ledger's tables, as SQLAlchemy Core metadata; every row carries its book id."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+ID = 200  # longest opaque id, matching the check on posting dimensions
+
+schema_version = Table(
+    "ona_schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", String(40), nullable=False),
+)
+
+# One row per book (clinic). The row is the book's chain head: every post
+# locks it, so posts within a book take sequence numbers and hashes in order.
+books = Table(
+    "books",
+    metadata,
+    Column("book_id", String(ID), primary_key=True),
+    Column("name", String(400), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("head_seq", BigInteger, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("closed_through", Date, nullable=True),
+    Column("created_at", String(40), nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("book_id", String(ID), nullable=False),
+    Column("name", String(400), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("opened", Date, nullable=False),
+    Column("closed", Date, nullable=True),
+    Column("description", Text, nullable=False, default=""),
+    PrimaryKeyConstraint("book_id", "name"),
+)
+
+# A never-below-zero rule: for the account as a whole (dimension "") or for
+# each value of one maintained dimension, such as each patient's credit.
+balance_limits = Table(
+    "balance_limits",
+    metadata,
+    Column("book_id", String(ID), nullable=False),
+    Column("account", String(400), nullable=False),
+    Column("dimension", String(40), nullable=False),
+    PrimaryKeyConstraint("book_id", "account", "dimension"),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("book_id", String(ID), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("effective_date", Date, nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+    Column("narration", Text, nullable=False),
+    Column("actor", String(ID), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("links", Text, nullable=False),
+    Column("meta", Text, nullable=False),
+    Column("idempotency_key", String(400), nullable=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("refers_to", BigInteger, nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    PrimaryKeyConstraint("book_id", "seq"),
+    UniqueConstraint("book_id", "idempotency_key", name="uq_entries_idempotency"),
+    # An entry is reversed, posted from pending or voided at most once.
+    UniqueConstraint("book_id", "refers_to", name="uq_entries_refers_to"),
+    Index("ix_entries_date", "book_id", "effective_date"),
+)
+
+DIMENSION_COLUMNS: Final = (
+    "patient",
+    "invoice",
+    "invoice_line",
+    "visit",
+    "claim",
+    "provider",
+    "payer",
+    "location",
+    "plan",
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column("book_id", String(ID), nullable=False),
+    Column("entry_seq", BigInteger, nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("account", String(400), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("effective_date", Date, nullable=False),
+    *(Column(name, String(ID), nullable=True) for name in DIMENSION_COLUMNS),
+    PrimaryKeyConstraint("book_id", "entry_seq", "idx"),
+    # Subledger lookups that are not maintained as balances go through these.
+    Index("ix_postings_patient", "book_id", "patient"),
+    Index("ix_postings_invoice", "book_id", "invoice"),
+    Index("ix_postings_claim", "book_id", "claim"),
+    Index("ix_postings_visit", "book_id", "visit"),
+)
+
+# Maintained balances: one row per book, account, currency, day and
+# dimension value ("" and "" for the account as a whole). A balance as of a
+# day is the sum of a key's rows up to that day, never a scan of postings.
+MAINTAINED_DIMENSIONS: Final = ("patient", "provider", "payer", "location", "plan")
+
+balances = Table(
+    "balances",
+    metadata,
+    Column("book_id", String(ID), nullable=False),
+    Column("account", String(400), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("dim_name", String(40), nullable=False),
+    Column("dim_value", String(ID), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("posted_cents", BigInteger, nullable=False),
+    Column("pending_cents", BigInteger, nullable=False),
+    PrimaryKeyConstraint(
+        "book_id", "account", "dim_name", "dim_value", "currency", "day"
+    ),
+)
+
+# Per-book counters that must never repeat, such as X12 control numbers.
+sequences = Table(
+    "sequences",
+    metadata,
+    Column("book_id", String(ID), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("value", BigInteger, nullable=False),
+    PrimaryKeyConstraint("book_id", "name"),
+)
+
+# Documents and state that modules above the core keep beside the journal
+# (visits, invoices, claims, plans, statement lines), as JSON per key.
+records = Table(
+    "records",
+    metadata,
+    Column("book_id", String(ID), nullable=False),
+    Column("kind", String(60), nullable=False),
+    Column("key", String(400), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    PrimaryKeyConstraint("book_id", "kind", "key"),
+)

@@ -1,0 +1,705 @@
+"""The SQL store of the ledger: SQLite or PostgreSQL through SQLAlchemy 2 Core."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.pool import StaticPool
+
+from ona_ledger.accounts import Account
+from ona_ledger.entries import (
+    DIMENSIONS,
+    GENESIS_HASH,
+    EntryKind,
+    JournalEntry,
+    Posting,
+    PostingStatus,
+)
+from ona_ledger.errors import BookNotFoundError
+from ona_ledger.ledger import BookHead, LimitViolation, NewJournalRow
+from ona_ledger.money import Money
+from ona_ledger.store import schema
+
+logger = logging.getLogger(__name__)
+
+_CHUNK = 500  # largest IN list sent in one query
+
+
+def create_engine(url: str, **options: Any) -> Engine:
+    """Create an engine set up for the ledger.
+
+    SQLite gets write-ahead logging, a busy timeout so concurrent writers wait
+    instead of failing, and Python-side transaction control so savepoints work.
+    `sqlite://` (no file) is one shared in-memory database.
+    """
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, **options)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return sa.create_engine(url, **options)
+
+
+def _sqlite_engine(url: str, **options: Any) -> Engine:
+    in_memory = url in ("sqlite://", "sqlite:///:memory:")
+    if in_memory:
+        options.setdefault("poolclass", StaticPool)
+        options.setdefault("connect_args", {"check_same_thread": False})
+    engine = sa.create_engine(url, **options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+class SqlStore:
+    """A LedgerStore over an Engine, or over a host's Connection.
+
+    With a Connection, the ledger's writes run in a savepoint of the host's
+    transaction, so they commit or roll back with it.
+    """
+
+    def __init__(self, bind: Engine | Connection):
+        self._engine = bind if isinstance(bind, Engine) else None
+        self._connection = bind if isinstance(bind, Connection) else None
+        dialect = bind.dialect.name
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self.dialect = dialect
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        if self._connection is None:
+            assert self._engine is not None
+            with self._engine.begin() as connection:
+                yield SqlTransaction(connection, self._insert)
+            return
+        connection = self._connection
+        if connection.in_transaction():
+            with connection.begin_nested():
+                yield SqlTransaction(connection, self._insert)
+        else:
+            with connection.begin():
+                yield SqlTransaction(connection, self._insert)
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """Yield a connection for reads: the host's, or a short-lived one of our own."""
+        if self._connection is not None:
+            yield self._connection
+            return
+        assert self._engine is not None
+        with self._engine.connect() as connection:
+            yield connection
+
+    # Books and accounts --------------------------------------------------------
+
+    def ensure_book(
+        self, book_id: str, name: str, currency: str, created_at: datetime
+    ) -> None:
+        with self.transaction() as tx:
+            found = tx.connection.execute(
+                sa.select(schema.books.c.book_id).where(
+                    schema.books.c.book_id == book_id
+                )
+            ).first()
+            if found is None:
+                tx.connection.execute(
+                    schema.books.insert().values(
+                        book_id=book_id,
+                        name=name,
+                        currency=currency,
+                        head_seq=0,
+                        head_hash=GENESIS_HASH,
+                        closed_through=None,
+                        created_at=created_at.isoformat(),
+                    )
+                )
+
+    def book_exists(self, book_id: str) -> bool:
+        with self.reading() as connection:
+            return (
+                connection.execute(
+                    sa.select(schema.books.c.book_id).where(
+                        schema.books.c.book_id == book_id
+                    )
+                ).first()
+                is not None
+            )
+
+    def list_books(self) -> list[str]:
+        with self.reading() as connection:
+            rows = connection.execute(
+                sa.select(schema.books.c.book_id).order_by("book_id")
+            )
+            return [row[0] for row in rows]
+
+    def load_accounts(self, book_id: str) -> dict[str, Account]:
+        table = schema.accounts
+        with self.reading() as connection:
+            rows = connection.execute(
+                sa.select(table).where(table.c.book_id == book_id)
+            ).all()
+        return {
+            row.name: Account(
+                row.name,
+                currency=row.currency,
+                opened=row.opened,
+                closed=row.closed,
+                description=row.description,
+            )
+            for row in rows
+        }
+
+    def load_limits(self, book_id: str) -> dict[str, str]:
+        table = schema.balance_limits
+        with self.reading() as connection:
+            rows = connection.execute(
+                sa.select(table).where(table.c.book_id == book_id)
+            ).all()
+        return {f"{row.account}|{row.dimension}": row.dimension for row in rows}
+
+    def save_account(self, book_id: str, account: Account) -> None:
+        table = schema.accounts
+        values = {
+            "book_id": book_id,
+            "name": account.name,
+            "currency": account.currency,
+            "opened": account.opened,
+            "closed": account.closed,
+            "description": account.description,
+        }
+        statement = self._insert(table).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["book_id", "name"],
+            set_={"opened": account.opened, "closed": account.closed},
+        )
+        with self.transaction() as tx:
+            tx.connection.execute(statement)
+
+    def save_limit(self, book_id: str, account: str, dimension: str) -> None:
+        statement = (
+            self._insert(schema.balance_limits)
+            .values(book_id=book_id, account=account, dimension=dimension)
+            .on_conflict_do_nothing()
+        )
+        with self.transaction() as tx:
+            tx.connection.execute(statement)
+
+    def closed_through(self, book_id: str) -> date | None:
+        with self.reading() as connection:
+            row = connection.execute(
+                sa.select(schema.books.c.closed_through).where(
+                    schema.books.c.book_id == book_id
+                )
+            ).first()
+        if row is None:
+            raise BookNotFoundError(
+                f"book {book_id} does not exist; run `ona-ledger init`"
+            )
+        value: date | None = row[0]
+        return value
+
+    # Balances ------------------------------------------------------------------
+
+    def balance(
+        self,
+        book_id: str,
+        account: str,
+        currency: str,
+        as_of: date | None,
+        dimensions: Mapping[str, str],
+        include_subaccounts: bool,
+    ) -> tuple[int, int]:
+        if len(dimensions) <= 1 and set(dimensions) <= set(
+            schema.MAINTAINED_DIMENSIONS
+        ):
+            return self._maintained_balance(
+                book_id, account, currency, as_of, dimensions, include_subaccounts
+            )
+        return self._posting_balance(
+            book_id, account, currency, as_of, dimensions, include_subaccounts
+        )
+
+    def _maintained_balance(
+        self,
+        book_id: str,
+        account: str,
+        currency: str,
+        as_of: date | None,
+        dimensions: Mapping[str, str],
+        include_subaccounts: bool,
+    ) -> tuple[int, int]:
+        table = schema.balances
+        dim_name, dim_value = next(iter(dimensions.items()), ("", ""))
+        query = sa.select(
+            sa.func.coalesce(sa.func.sum(table.c.posted_cents), 0),
+            sa.func.coalesce(sa.func.sum(table.c.pending_cents), 0),
+        ).where(
+            table.c.book_id == book_id,
+            _account_filter(table.c.account, account, include_subaccounts),
+            table.c.dim_name == dim_name,
+            table.c.dim_value == dim_value,
+            table.c.currency == currency,
+        )
+        if as_of is not None:
+            query = query.where(table.c.day <= as_of)
+        with self.reading() as connection:
+            posted, pending = connection.execute(query).one()
+        return int(posted), int(pending)
+
+    def _posting_balance(
+        self,
+        book_id: str,
+        account: str,
+        currency: str,
+        as_of: date | None,
+        dimensions: Mapping[str, str],
+        include_subaccounts: bool,
+    ) -> tuple[int, int]:
+        # NOTE: filters that combine dimensions go through the postings indexes
+        # (patient, invoice, claim, visit); a combination of only provider,
+        # payer, location or plan has no index and reads that account's postings.
+        table = schema.postings
+        query = (
+            sa.select(table.c.status, sa.func.sum(table.c.amount_cents))
+            .where(
+                table.c.book_id == book_id,
+                _account_filter(table.c.account, account, include_subaccounts),
+                table.c.currency == currency,
+                *(table.c[name] == value for name, value in dimensions.items()),
+            )
+            .group_by(table.c.status)
+        )
+        if as_of is not None:
+            query = query.where(table.c.effective_date <= as_of)
+        with self.reading() as connection:
+            sums = {row[0]: int(row[1]) for row in connection.execute(query)}
+        return sums.get("posted", 0), sums.get("pending", 0)
+
+    def account_balances(
+        self, book_id: str, as_of: date | None, since: date | None
+    ) -> dict[tuple[str, str], tuple[int, int]]:
+        table = schema.balances
+        query = (
+            sa.select(
+                table.c.account,
+                table.c.currency,
+                sa.func.sum(table.c.posted_cents),
+                sa.func.sum(table.c.pending_cents),
+            )
+            .where(table.c.book_id == book_id, table.c.dim_name == "")
+            .group_by(table.c.account, table.c.currency)
+        )
+        if as_of is not None:
+            query = query.where(table.c.day <= as_of)
+        if since is not None:
+            query = query.where(table.c.day >= since)
+        with self.reading() as connection:
+            return {
+                (row[0], row[1]): (int(row[2]), int(row[3]))
+                for row in connection.execute(query)
+            }
+
+    def dimension_balances(
+        self, book_id: str, account: str, dimension: str, as_of: date | None
+    ) -> dict[str, tuple[int, int]]:
+        table = schema.balances
+        query = (
+            sa.select(
+                table.c.dim_value,
+                sa.func.sum(table.c.posted_cents),
+                sa.func.sum(table.c.pending_cents),
+            )
+            .where(
+                table.c.book_id == book_id,
+                table.c.account == account,
+                table.c.dim_name == dimension,
+            )
+            .group_by(table.c.dim_value)
+        )
+        if as_of is not None:
+            query = query.where(table.c.day <= as_of)
+        with self.reading() as connection:
+            return {
+                row[0]: (int(row[1]), int(row[2])) for row in connection.execute(query)
+            }
+
+    # Entries -------------------------------------------------------------------
+
+    def entries(
+        self,
+        book_id: str,
+        dimensions: Mapping[str, str],
+        start: date | None,
+        end: date | None,
+        account: str | None,
+    ) -> list[JournalEntry]:
+        postings = schema.postings
+        query = (
+            sa.select(postings.c.entry_seq)
+            .where(postings.c.book_id == book_id)
+            .distinct()
+        )
+        for name, value in dimensions.items():
+            query = query.where(postings.c[name] == value)
+        if account is not None:
+            query = query.where(_account_filter(postings.c.account, account, True))
+        if start is not None:
+            query = query.where(postings.c.effective_date >= start)
+        if end is not None:
+            query = query.where(postings.c.effective_date <= end)
+        with self.reading() as connection:
+            seqs = sorted(row[0] for row in connection.execute(query))
+            return _load_entries(connection, book_id, seqs)
+
+    def get_entry(self, book_id: str, seq: int) -> JournalEntry | None:
+        with self.reading() as connection:
+            found = _load_entries(connection, book_id, [seq])
+        return found[0] if found else None
+
+    def referring_entries(
+        self, book_id: str, seqs: Sequence[int]
+    ) -> dict[int, JournalEntry]:
+        table = schema.entries
+        result: dict[int, JournalEntry] = {}
+        with self.reading() as connection:
+            for chunk in _chunks(list(seqs)):
+                rows = connection.execute(
+                    sa.select(table.c.seq, table.c.refers_to).where(
+                        table.c.book_id == book_id, table.c.refers_to.in_(chunk)
+                    )
+                ).all()
+                loaded = _load_entries(connection, book_id, [row[0] for row in rows])
+                for row, entry in zip(rows, loaded, strict=True):
+                    result[int(row[1])] = entry
+        return result
+
+    def iter_chain(self, book_id: str) -> Iterator[tuple[JournalEntry, str]]:
+        table = schema.entries
+        after = 0
+        while True:
+            with self.reading() as connection:
+                rows = connection.execute(
+                    sa.select(table.c.seq, table.c.fingerprint)
+                    .where(table.c.book_id == book_id, table.c.seq > after)
+                    .order_by(table.c.seq)
+                    .limit(2000)
+                ).all()
+                if not rows:
+                    return
+                loaded = _load_entries(connection, book_id, [row[0] for row in rows])
+            fingerprints = {int(row[0]): str(row[1]) for row in rows}
+            for entry in loaded:
+                yield entry, fingerprints[entry.seq]
+            after = int(rows[-1][0])
+
+
+class SqlTransaction:
+    """The writes of one post, on one connection inside one transaction."""
+
+    def __init__(self, connection: Connection, insert: Any):
+        self.connection = connection
+        self._insert = insert
+
+    def lock_book(self, book_id: str) -> BookHead:
+        table = schema.books
+        # A no-op UPDATE takes the row's write lock on PostgreSQL and the
+        # database write lock on SQLite before anything is read.
+        row = self.connection.execute(
+            sa.update(table)
+            .where(table.c.book_id == book_id)
+            .values(head_seq=table.c.head_seq)
+            .returning(table.c.head_seq, table.c.head_hash, table.c.closed_through)
+        ).first()
+        if row is None:
+            raise BookNotFoundError(
+                f"book {book_id} does not exist; create it with `ona-ledger init` or "
+                "open_ledger(..., create=True)"
+            )
+        return BookHead(int(row[0]), str(row[1]), row[2])
+
+    def set_head(self, book_id: str, seq: int, hash_: str) -> None:
+        table = schema.books
+        self.connection.execute(
+            sa.update(table)
+            .where(table.c.book_id == book_id)
+            .values(head_seq=seq, head_hash=hash_)
+        )
+
+    def set_closed_through(self, book_id: str, day: date) -> None:
+        table = schema.books
+        self.connection.execute(
+            sa.update(table)
+            .where(table.c.book_id == book_id)
+            .values(closed_through=day)
+        )
+
+    def find_by_idempotency_keys(
+        self, book_id: str, keys: Sequence[str]
+    ) -> dict[str, tuple[JournalEntry, str]]:
+        table = schema.entries
+        found: dict[str, tuple[JournalEntry, str]] = {}
+        for chunk in _chunks(sorted(set(keys))):
+            rows = self.connection.execute(
+                sa.select(
+                    table.c.seq, table.c.idempotency_key, table.c.fingerprint
+                ).where(table.c.book_id == book_id, table.c.idempotency_key.in_(chunk))
+            ).all()
+            loaded = {
+                e.seq: e
+                for e in _load_entries(self.connection, book_id, [r[0] for r in rows])
+            }
+            for row in rows:
+                found[str(row[1])] = (loaded[int(row[0])], str(row[2]))
+        return found
+
+    def find_entry(self, book_id: str, seq: int) -> JournalEntry | None:
+        found = _load_entries(self.connection, book_id, [seq])
+        return found[0] if found else None
+
+    def find_referring_entry(self, book_id: str, seq: int) -> JournalEntry | None:
+        table = schema.entries
+        row = self.connection.execute(
+            sa.select(table.c.seq).where(
+                table.c.book_id == book_id, table.c.refers_to == seq
+            )
+        ).first()
+        return None if row is None else self.find_entry(book_id, int(row[0]))
+
+    def insert_entries(self, rows: Sequence[NewJournalRow]) -> None:
+        entry_rows: list[dict[str, Any]] = []
+        posting_rows: list[dict[str, Any]] = []
+        deltas: dict[tuple[str, str, str, str, date], list[int]] = {}
+        for row in rows:
+            entry = row.entry
+            entry_rows.append(_entry_row(entry, row.fingerprint))
+            for index, posting in enumerate(entry.postings):
+                posting_rows.append(_posting_row(entry, index, posting))
+                _add_deltas(deltas, posting, entry.effective_date)
+
+        self.connection.execute(schema.entries.insert(), entry_rows)
+        self.connection.execute(schema.postings.insert(), posting_rows)
+        self._upsert_balances(entry.book_id, deltas)
+
+    def _upsert_balances(
+        self, book_id: str, deltas: Mapping[tuple[str, str, str, str, date], list[int]]
+    ) -> None:
+        table = schema.balances
+        statement = self._insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[
+                "book_id",
+                "account",
+                "dim_name",
+                "dim_value",
+                "currency",
+                "day",
+            ],
+            set_={
+                "posted_cents": table.c.posted_cents + statement.excluded.posted_cents,
+                "pending_cents": table.c.pending_cents
+                + statement.excluded.pending_cents,
+            },
+        )
+        # Sorted keys make concurrent upserts take row locks in one order.
+        values = [
+            {
+                "book_id": book_id,
+                "account": account,
+                "currency": currency,
+                "dim_name": dim_name,
+                "dim_value": dim_value,
+                "day": day,
+                "posted_cents": amounts[0],
+                "pending_cents": amounts[1],
+            }
+            for (account, currency, dim_name, dim_value, day), amounts in sorted(
+                deltas.items()
+            )
+        ]
+        self.connection.execute(statement, values)
+
+    def check_limits(
+        self,
+        book_id: str,
+        keys: Sequence[tuple[str, str, str]],
+        signs: Mapping[str, int],
+    ) -> LimitViolation | None:
+        table = schema.balances
+        for account, dimension, value in keys:
+            row = self.connection.execute(
+                sa.select(
+                    table.c.currency,
+                    sa.func.sum(table.c.posted_cents),
+                    sa.func.sum(table.c.pending_cents),
+                )
+                .where(
+                    table.c.book_id == book_id,
+                    table.c.account == account,
+                    table.c.dim_name == dimension,
+                    table.c.dim_value == value,
+                )
+                .group_by(table.c.currency)
+            ).all()
+            for currency, posted, pending in row:
+                posted_normal = signs[account] * int(posted)
+                available = posted_normal + min(0, signs[account] * int(pending))
+                if posted_normal < 0 or available < 0:
+                    return LimitViolation(
+                        account,
+                        dimension,
+                        value,
+                        Money(min(posted_normal, available), currency),
+                    )
+        return None
+
+
+def _account_filter(
+    column: sa.ColumnElement[str], account: str, include_subaccounts: bool
+) -> sa.ColumnElement[bool]:
+    if include_subaccounts:
+        return sa.or_(column == account, column.like(account + ":%"))
+    return column == account
+
+
+def _add_deltas(
+    deltas: dict[tuple[str, str, str, str, date], list[int]],
+    posting: Posting,
+    day: date,
+) -> None:
+    column = 0 if posting.status is PostingStatus.POSTED else 1
+    currency = posting.amount.currency
+    keys = [(posting.account, currency, "", "", day)]
+    for name in schema.MAINTAINED_DIMENSIONS:
+        value = getattr(posting, name)
+        if value is not None:
+            keys.append((posting.account, currency, name, value, day))
+    for key in keys:
+        amounts = deltas.get(key)
+        if amounts is None:
+            amounts = deltas[key] = [0, 0]
+        amounts[column] += posting.amount.cents
+
+
+def _entry_row(entry: JournalEntry, fingerprint: str) -> dict[str, Any]:
+    return {
+        "book_id": entry.book_id,
+        "seq": entry.seq,
+        "kind": entry.kind.value,
+        "effective_date": entry.effective_date,
+        "recorded_at": entry.recorded_at.isoformat(),
+        "narration": entry.narration,
+        "actor": entry.actor,
+        "reason": entry.reason,
+        "links": json.dumps(list(entry.links)),
+        "meta": json.dumps(dict(entry.meta), sort_keys=True),
+        "idempotency_key": entry.idempotency_key,
+        "fingerprint": fingerprint,
+        "refers_to": entry.refers_to,
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
+
+
+def _posting_row(entry: JournalEntry, index: int, posting: Posting) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "book_id": entry.book_id,
+        "entry_seq": entry.seq,
+        "idx": index,
+        "account": posting.account,
+        "currency": posting.amount.currency,
+        "amount_cents": posting.amount.cents,
+        "status": posting.status.value,
+        "effective_date": entry.effective_date,
+    }
+    for name in DIMENSIONS:
+        row[name] = getattr(posting, name)
+    return row
+
+
+def _load_entries(
+    connection: Connection, book_id: str, seqs: Sequence[int]
+) -> list[JournalEntry]:
+    """Load entries with their postings, in the order of `seqs`."""
+    if not seqs:
+        return []
+    entries_table, postings_table = schema.entries, schema.postings
+    entry_rows: dict[int, Any] = {}
+    posting_rows: dict[int, list[Posting]] = {}
+    for chunk in _chunks(list(seqs)):
+        for row in connection.execute(
+            sa.select(entries_table).where(
+                entries_table.c.book_id == book_id, entries_table.c.seq.in_(chunk)
+            )
+        ):
+            entry_rows[int(row.seq)] = row
+        for row in connection.execute(
+            sa.select(postings_table)
+            .where(
+                postings_table.c.book_id == book_id,
+                postings_table.c.entry_seq.in_(chunk),
+            )
+            .order_by(postings_table.c.entry_seq, postings_table.c.idx)
+        ):
+            posting_rows.setdefault(int(row.entry_seq), []).append(
+                _posting_from_row(row)
+            )
+    result = []
+    for seq in seqs:
+        entry_row = entry_rows.get(seq)
+        if entry_row is None:
+            continue
+        row = entry_row
+        result.append(
+            JournalEntry(
+                book_id=book_id,
+                seq=int(row.seq),
+                kind=EntryKind(row.kind),
+                effective_date=row.effective_date,
+                recorded_at=datetime.fromisoformat(row.recorded_at),
+                narration=row.narration,
+                postings=tuple(posting_rows.get(seq, ())),
+                actor=row.actor,
+                reason=row.reason,
+                links=tuple(json.loads(row.links)),
+                meta=json.loads(row.meta),
+                idempotency_key=row.idempotency_key,
+                refers_to=None if row.refers_to is None else int(row.refers_to),
+                prev_hash=row.prev_hash,
+                hash=row.hash,
+            )
+        )
+    return result
+
+
+def _posting_from_row(row: Any) -> Posting:
+    return Posting(
+        row.account,
+        Money(int(row.amount_cents), row.currency),
+        status=PostingStatus(row.status),
+        **{name: getattr(row, name) for name in DIMENSIONS},
+    )
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
