@@ -218,6 +218,28 @@ class SqlStore:
         value: date | None = row[0]
         return value
 
+    def next_sequence(self, book_id: str, name: str, count: int = 1) -> int:
+        """Reserve `count` numbers of a per-book counter and return the first of them.
+
+        Numbers are never handed out twice, also under concurrent callers: the
+        counter row is locked by its own update.
+        """
+        table = schema.sequences
+        with self.transaction() as tx:
+            seed = (
+                self._insert(table)
+                .values(book_id=book_id, name=name, value=0)
+                .on_conflict_do_nothing()
+            )
+            tx.connection.execute(seed)
+            row = tx.connection.execute(
+                sa.update(table)
+                .where(table.c.book_id == book_id, table.c.name == name)
+                .values(value=table.c.value + count)
+                .returning(table.c.value)
+            ).one()
+        return int(row[0]) - count + 1
+
     # Balances ------------------------------------------------------------------
 
     def balance(
