@@ -10,7 +10,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from ona_ledger.errors import InvalidInputError, UnbalancedEntryError
+from ona_ledger.errors import (
+    InvalidAmountError,
+    InvalidInputError,
+    UnbalancedEntryError,
+)
 from ona_ledger.money import Money
 
 # The dimensions a posting can carry. The core treats them as opaque ids.
@@ -25,7 +29,14 @@ DIMENSIONS: Final = (
     "location",
     "plan",
 )
+# The dimensions whose balances the store maintains per value, so per-value
+# balances and balance limits are read without scanning postings.
+MAINTAINED_DIMENSIONS: Final = ("patient", "provider", "payer", "location", "plan")
 _MAX_ID_LENGTH: Final = 200
+# Largest posting amount in minor units (10 trillion dollars in cents). The
+# store keeps amounts and their running sums in signed 64-bit columns, whose
+# limit is about 9.2e18, so this leaves room for many postings per balance.
+MAX_POSTING_MINOR_UNITS: Final = 10**15
 
 
 class PostingStatus(StrEnum):
@@ -62,6 +73,12 @@ class Posting:
                 f"posting amount on {self.account} must be Money, not "
                 f"{type(self.amount).__name__} {self.amount!r}; use Money.of('12.34')"
             )
+        if abs(self.amount.cents) > MAX_POSTING_MINOR_UNITS:
+            raise InvalidAmountError(
+                f"posting of {self.amount} {self.amount.currency} on {self.account} is "
+                f"larger than the limit of {MAX_POSTING_MINOR_UNITS} minor units; "
+                "split it into smaller entries"
+            )
         for name in DIMENSIONS:
             value = getattr(self, name)
             if value is None:
@@ -71,6 +88,22 @@ class Posting:
                     f"dimension {name}={value!r} on {self.account} must be a non-empty "
                     f"string id of at most {_MAX_ID_LENGTH} characters"
                 )
+
+    @classmethod
+    def with_dimensions(
+        cls,
+        account: str,
+        amount: Money,
+        dimensions: Mapping[str, str | None],
+        status: PostingStatus = PostingStatus.POSTED,
+    ) -> Posting:
+        """Build a posting from a mapping of dimension names to ids."""
+        unknown = set(dimensions) - set(DIMENSIONS)
+        if unknown:
+            raise InvalidInputError(
+                f"unknown dimension(s) {sorted(unknown)}; use {', '.join(DIMENSIONS)}"
+            )
+        return cls(account, amount, status=status, **dimensions)
 
     def dimensions(self) -> dict[str, str]:
         """Return the dimensions that are set, by name."""

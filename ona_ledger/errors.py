@@ -65,3 +65,71 @@ class BookNotFoundError(InvalidInputError):
 
 class SchemaError(LedgerError):
     """A database whose schema is missing or newer than this library."""
+
+
+class FeeScheduleError(InvalidInputError):
+    """A code with no price in the fee schedule, or a bad fee schedule file."""
+
+
+class InvalidVisitError(InvalidInputError):
+    """A visit from the chart that fails validation."""
+
+
+class InvoiceStateError(InvalidInputError):
+    """An operation the invoice's current state does not allow."""
+
+
+class PaymentError(InvalidInputError):
+    """A payment, refund or adjustment that breaks a billing rule."""
+
+
+class PaymentDeclinedError(LedgerError):
+    """A card the processor declined; carries the decline code and its category."""
+
+    def __init__(self, message: str, decline_code: str, category: str):
+        super().__init__(message)
+        self.decline_code = decline_code
+        self.category = category
+
+
+class InvalidCodeError(InvalidInputError):
+    """An NPI, tax id, diagnosis, procedure or modifier code of the wrong format."""
+
+
+class InvalidClaimError(InvalidInputError):
+    """A claim, or a claim file setting, that cannot be built or written as given."""
+
+
+class ClaimStateError(InvalidInputError):
+    """A claim status change that the claim lifecycle does not allow."""
+
+
+class PayerRulesError(InvalidInputError):
+    """A payer rules table row that cannot be read."""
+
+
+class StatementFormatError(InvalidInputError):
+    """A bank statement file (OFX or CSV) with no readable statement in it."""
+
+
+class RemittanceFormatError(InvalidInputError):
+    """An X12 835 file that breaks the syntax or the 005010X221A1 structure.
+
+    `segment_number` counts segments from 1 at the first segment of the file, and
+    `segment_id` is that segment's id. Both are None for a problem with the file
+    as a whole, such as text that is not UTF-8.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        segment_number: int | None = None,
+        segment_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.segment_number = segment_number
+        self.segment_id = segment_id
+
+
+class RemittanceBalanceError(InvalidInputError):
+    """An 835 remittance whose amounts do not balance: a line, a claim or the payment."""

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from ona_ledger.accounts import Account, account_type
+from ona_ledger.accounts import Account, AccountType, account_type
 from ona_ledger.entries import (
     DIMENSIONS,
     GENESIS_HASH,
+    MAINTAINED_DIMENSIONS,
     Entry,
     EntryKind,
     JournalEntry,
@@ -112,7 +113,10 @@ class StoreTransaction(Protocol):
 
     def find_referring_entry(self, book_id: str, seq: int) -> JournalEntry | None: ...
 
-    def insert_entries(self, rows: Sequence[NewJournalRow]) -> None: ...
+    def insert_entries(
+        self, rows: Sequence[NewJournalRow], head: tuple[int, str] | None = None
+    ) -> None:
+        """Insert entries with their postings and balances; with `head`, move the chain head."""
 
     def check_limits(
         self,
@@ -145,6 +149,8 @@ class LedgerStore(Protocol):
 
     def closed_through(self, book_id: str) -> date | None: ...
 
+    def head(self, book_id: str) -> BookHead: ...
+
     def balance(
         self,
         book_id: str,
@@ -176,6 +182,22 @@ class LedgerStore(Protocol):
 
     def iter_chain(self, book_id: str) -> Iterator[tuple[JournalEntry, str]]: ...
 
+    def unit_of_work(self) -> AbstractContextManager[LedgerStore]: ...
+
+    def put_record(
+        self, book_id: str, kind: str, key: str, body: Mapping[str, Any]
+    ) -> None: ...
+
+    def get_record(
+        self, book_id: str, kind: str, key: str
+    ) -> dict[str, Any] | None: ...
+
+    def list_records(
+        self, book_id: str, kind: str
+    ) -> list[tuple[str, dict[str, Any]]]: ...
+
+    def next_sequence(self, book_id: str, name: str, count: int = 1) -> int: ...
+
     def referring_entries(
         self, book_id: str, seqs: Sequence[int]
     ) -> dict[int, JournalEntry]: ...
@@ -197,9 +219,27 @@ class Ledger:
         self.book_id = book_id
         self.clock = clock
         self._accounts: dict[str, Account] = {}
-        self._limits: dict[str, str] = {}
         self._limit_dimensions: dict[str, set[str]] = {}
         self.reload_accounts()
+
+    @contextmanager
+    def atomic(self) -> Iterator[Ledger]:
+        """Yield a ledger whose posts and records commit together, or not at all.
+
+        The book is locked for the whole block, so billing steps that read and
+        then post (a refund checking what is left to refund) see no concurrent
+        change in between.
+        """
+        with self.store.unit_of_work() as store:
+            inner = Ledger.__new__(Ledger)
+            inner.store = store
+            inner.book_id = self.book_id
+            inner.clock = self.clock
+            inner._accounts = self._accounts
+            inner._limit_dimensions = self._limit_dimensions
+            with store.transaction() as tx:
+                tx.lock_book(self.book_id)
+            yield inner
 
     # Accounts ---------------------------------------------------------------
 
@@ -259,7 +299,7 @@ class Ledger:
         the maintained balances: patient, provider, payer, location or plan.
         """
         self.account(account)
-        from_store = ("", "patient", "provider", "payer", "location", "plan")
+        from_store = ("", *MAINTAINED_DIMENSIONS)
         if dimension not in from_store:
             raise InvalidInputError(
                 f"balance limit dimension {dimension!r} is not maintained; use one of "
@@ -490,9 +530,8 @@ class Ledger:
                 prev_hash = entry_hash
 
             if new_rows:
-                tx.insert_entries(new_rows)
+                tx.insert_entries(new_rows, head=(seq, prev_hash))
                 self._enforce_limits(tx, new_rows)
-                tx.set_head(self.book_id, seq, prev_hash)
         if new_rows:
             logger.debug(
                 "book %s posted %d entries up to seq %d",
@@ -580,7 +619,12 @@ class Ledger:
             raise InvalidInputError(
                 f"unknown dimension(s) {sorted(unknown)}; use {', '.join(DIMENSIONS)}"
             )
-        kind = account_type(account)
+        roots = {t.value for t in AccountType}
+        if include_subaccounts and account in roots:
+            # A bare root such as "Assets" is a prefix, not an account name.
+            kind = AccountType(account)
+        else:
+            kind = account_type(account)
         if currency is None:
             currency = (
                 self._accounts[account].currency
@@ -617,6 +661,12 @@ class Ledger:
         self, account: str, dimension: str, *, as_of: date | None = None
     ) -> dict[str, Balance]:
         """Return an account's balance per value of a maintained dimension, in normal sign."""
+        if dimension not in MAINTAINED_DIMENSIONS:
+            raise InvalidInputError(
+                f"dimension {dimension!r} has no maintained balances; use one of "
+                f"{', '.join(MAINTAINED_DIMENSIONS)}, or balance(account, "
+                f"{dimension}=...) for one value"
+            )
         kind = account_type(account)
         currency = self.account(account).currency
         raw = self.store.dimension_balances(self.book_id, account, dimension, as_of)
@@ -656,24 +706,41 @@ class Ledger:
         return self.store.closed_through(self.book_id)
 
     def verify(self) -> VerifyResult:
-        """Walk the hash chain from the first entry and name the first that no longer matches."""
+        """Walk the hash chain from the first entry and name the first that no longer matches.
+
+        The walk ends at the book's head as read when it starts, so entries
+        posted meanwhile are left for the next call. A chain that stops short of
+        the head means its last entries were deleted.
+        """
+        head = self.store.head(self.book_id)
         prev_hash = None
         checked = 0
         expected_seq = 1
         for stored, fingerprint in self.store.iter_chain(self.book_id):
+            if stored.seq > head.seq:
+                break
             problem = _verify_one(stored, fingerprint, expected_seq, prev_hash)
             if problem is not None:
-                logger.warning(
-                    "book %s: chain broken at entry %d: %s",
-                    self.book_id,
-                    stored.seq,
-                    problem,
-                )
-                return VerifyResult(False, checked, stored.seq, problem)
+                return self._chain_broken(checked, expected_seq, problem)
             prev_hash = stored.hash
             expected_seq += 1
             checked += 1
+        if checked < head.seq:
+            problem = (
+                f"entry {expected_seq} is missing; the book's head is entry {head.seq} "
+                f"but the chain ends at entry {checked}"
+            )
+            return self._chain_broken(checked, expected_seq, problem)
+        if head.seq > 0 and prev_hash != head.hash:
+            problem = "its hash does not match the hash stored as the book's head"
+            return self._chain_broken(checked - 1, head.seq, problem)
         return VerifyResult(True, checked)
+
+    def _chain_broken(self, checked: int, seq: int, problem: str) -> VerifyResult:
+        logger.warning(
+            "book %s: chain broken at entry %d: %s", self.book_id, seq, problem
+        )
+        return VerifyResult(False, checked, seq, problem)
 
 
 def _verify_one(

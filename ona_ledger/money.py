@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Final
 
 from ona_ledger.errors import CurrencyMismatchError, InvalidAmountError
@@ -188,7 +189,7 @@ def allocate(amount: Money, weights: Sequence[int | Decimal]) -> list[Money]:
         raise InvalidAmountError(
             "allocate needs at least one weight; pass one weight per part"
         )
-    exact_weights: list[Decimal] = []
+    exact_weights: list[Fraction] = []
     for weight in weights:
         if isinstance(weight, float):
             raise TypeError(f"weight {weight!r} is a float; pass an int or a Decimal")
@@ -198,8 +199,8 @@ def allocate(amount: Money, weights: Sequence[int | Decimal]) -> list[Money]:
             raise InvalidAmountError(
                 f"weight {weight} is negative; weights must be zero or more"
             )
-        exact_weights.append(Decimal(weight))
-    weight_sum = sum(exact_weights, Decimal(0))
+        exact_weights.append(Fraction(weight))
+    weight_sum = sum(exact_weights, Fraction(0))
     if weight_sum == 0:
         raise InvalidAmountError(
             "weights sum to zero; give at least one part a positive weight"
@@ -207,11 +208,13 @@ def allocate(amount: Money, weights: Sequence[int | Decimal]) -> list[Money]:
 
     sign = -1 if amount.cents < 0 else 1
     magnitude = abs(amount.cents)
+    # Fractions keep every share exact. Decimal division rounds to the context's
+    # 28 digits, so on large amounts the rounded floors could miss the total.
     floors: list[int] = []
-    remainders: list[Decimal] = []
-    for weight in exact_weights:
-        share = Decimal(magnitude) * weight / weight_sum
-        floor = int(share)
+    remainders: list[Fraction] = []
+    for exact_weight in exact_weights:
+        share = magnitude * exact_weight / weight_sum
+        floor = share.numerator // share.denominator
         floors.append(floor)
         remainders.append(share - floor)
     leftover = magnitude - sum(floors)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import Connection, Index, inspect, select
+from sqlalchemy import Connection, inspect, select
 
 from ona_ledger.errors import SchemaError
 from ona_ledger.store import schema
@@ -30,8 +30,11 @@ def _create_core_tables(connection: Connection) -> None:
 
 
 def _index_records_by_kind(connection: Connection) -> None:
-    Index("ix_records_kind", schema.records.c.book_id, schema.records.c.kind).create(
-        connection, checkfirst=True
+    # Plain DDL: an Index built on schema.records would attach itself to the
+    # shared metadata, so the next create_all in this process would build it
+    # in step 1 and this step would then fail on the existing index.
+    connection.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_records_kind ON records (book_id, kind)"
     )
 
 

@@ -18,6 +18,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from ona_ledger.entries import MAINTAINED_DIMENSIONS as _MAINTAINED
+
 metadata = MetaData()
 
 ID = 200  # longest opaque id, matching the check on posting dimensions
@@ -126,7 +128,7 @@ postings = Table(
 # Maintained balances: one row per book, account, currency, day and
 # dimension value ("" and "" for the account as a whole). A balance as of a
 # day is the sum of a key's rows up to that day, never a scan of postings.
-MAINTAINED_DIMENSIONS: Final = ("patient", "provider", "payer", "location", "plan")
+MAINTAINED_DIMENSIONS: Final = _MAINTAINED
 
 balances = Table(
     "balances",

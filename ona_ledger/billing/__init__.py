@@ -1,0 +1,1 @@
+"""Billing: fee schedules, visits from the chart, invoices, payments, refunds and adjustments."""

@@ -1,0 +1,723 @@
+"""Payments at the desk and online, split tender, patient credit, refunds and adjustments.
+
+Every payment applies to invoice lines, so collections per provider are exact;
+what exceeds the open lines becomes patient credit only when the caller allows it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from ona_ledger.billing.common import (
+    BANK,
+    CLEARING_PROCESSOR,
+    CLEARING_UNDEPOSITED,
+    PATIENT_CREDIT,
+    PROCESSOR_FEES,
+    RECEIVABLE_PATIENTS,
+    RECORD_PAYMENT,
+    EntryType,
+)
+from ona_ledger.billing.processing import ChargeRequest, ChargeStatus, Processor
+from ona_ledger.entries import Entry, JournalEntry, Posting
+from ona_ledger.errors import PaymentDeclinedError, PaymentError
+from ona_ledger.ledger import Ledger
+from ona_ledger.money import Money, allocate
+
+logger = logging.getLogger(__name__)
+
+# Dimensions a line's receivable carries that a payment on it copies.
+_LINE_DIMENSIONS = (
+    "patient",
+    "invoice",
+    "invoice_line",
+    "visit",
+    "provider",
+    "location",
+)
+
+
+class PaymentMethod(StrEnum):
+    CASH = "cash"
+    CHECK = "check"
+    CARD = "card"
+    HSA_FSA_CARD = "hsa_fsa_card"
+    ACH = "ach"
+
+    @property
+    def deposit_account(self) -> str:
+        """The account the money sits in until it reaches the bank."""
+        if self in (PaymentMethod.CASH, PaymentMethod.CHECK):
+            return CLEARING_UNDEPOSITED
+        if self is PaymentMethod.ACH:
+            return BANK
+        return CLEARING_PROCESSOR
+
+    @property
+    def is_card(self) -> bool:
+        return self in (PaymentMethod.CARD, PaymentMethod.HSA_FSA_CARD)
+
+
+class AdjustmentReason(StrEnum):
+    """Reason codes of patient-side adjustments, each with its contra-revenue account."""
+
+    COURTESY = "courtesy"
+    SMALL_BALANCE = "small_balance"
+    BAD_DEBT = "bad_debt"
+    ADMINISTRATIVE = "administrative"
+
+    @property
+    def account(self) -> str:
+        names = {
+            AdjustmentReason.COURTESY: "Courtesy",
+            AdjustmentReason.SMALL_BALANCE: "SmallBalance",
+            AdjustmentReason.BAD_DEBT: "BadDebt",
+            AdjustmentReason.ADMINISTRATIVE: "Administrative",
+        }
+        return f"Income:Adjustments:{names[self]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Tender:
+    """One part of a checkout: an amount and how it is paid."""
+
+    amount: Money
+    method: PaymentMethod
+    check_number: str | None = None
+    card_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenLine:
+    """An invoice line with an open patient balance, and the dimensions it carries."""
+
+    invoice: str
+    invoice_line: str
+    open: Money
+    dimensions: dict[str, str]
+    first_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """A payment as posted: where it went, line by line, and any credit it left."""
+
+    payment_id: str
+    patient_id: str
+    method: PaymentMethod
+    amount: Money
+    entry: JournalEntry
+    applied: tuple[tuple[str, str, Money], ...]
+    credit: Money
+    processor_id: str = ""
+    fee: Money | None = None
+    hsa_fsa: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    payment_id: str
+    amount: Money
+    entry: JournalEntry
+    processor_id: str = ""
+
+
+@dataclass
+class _Allocation:
+    lines: list[tuple[OpenLine, Money]] = field(default_factory=list)
+    credit: Money = field(default_factory=Money.zero)
+
+
+def open_lines(
+    ledger: Ledger, patient_id: str, invoices: Sequence[str] | None = None
+) -> list[OpenLine]:
+    """Return a patient's invoice lines with an open balance, oldest first."""
+    if invoices:
+        entries = [e for invoice in invoices for e in ledger.entries(invoice=invoice)]
+    else:
+        entries = ledger.entries(patient=patient_id, account=RECEIVABLE_PATIENTS)
+    lines: dict[tuple[str, str], dict[str, Any]] = {}
+    seen: set[int] = set()
+    for entry in entries:
+        if entry.seq in seen:
+            continue
+        seen.add(entry.seq)
+        for posting in entry.postings:
+            if posting.account != RECEIVABLE_PATIENTS or posting.patient != patient_id:
+                continue
+            if posting.invoice is None or posting.invoice_line is None:
+                continue
+            if invoices and posting.invoice not in invoices:
+                continue
+            key = (posting.invoice, posting.invoice_line)
+            line = lines.setdefault(
+                key,
+                {"open": Money.zero(), "first": entry.effective_date, "dims": {}},
+            )
+            line["open"] = line["open"] + posting.amount
+            line["first"] = min(line["first"], entry.effective_date)
+            dims = posting.dimensions()
+            line["dims"] = {
+                name: dims[name] for name in _LINE_DIMENSIONS if name in dims
+            }
+    result = [
+        OpenLine(invoice, line_id, data["open"], data["dims"], data["first"])
+        for (invoice, line_id), data in lines.items()
+        if data["open"].cents > 0
+    ]
+    order = {invoice: index for index, invoice in enumerate(invoices or ())}
+    return sorted(
+        result,
+        key=lambda line: (
+            order.get(line.invoice, 0),
+            line.first_date,
+            line.invoice,
+            line.invoice_line,
+        ),
+    )
+
+
+def allocate_to_lines(lines: Sequence[OpenLine], amount: Money) -> _Allocation:
+    """Apply an amount to open lines: invoices oldest first, each invoice's lines pro rata.
+
+    The cents left over within an invoice go to its lines by the largest
+    remainder, so the parts always sum to the amount applied.
+    """
+    result = _Allocation()
+    remaining = amount
+    invoices: dict[str, list[OpenLine]] = {}
+    for line in lines:
+        invoices.setdefault(line.invoice, []).append(line)
+    for invoice_lines in invoices.values():
+        if remaining.cents <= 0:
+            break
+        invoice_open = Money(sum(line.open.cents for line in invoice_lines))
+        applied = min(remaining, invoice_open)
+        if applied == invoice_open:
+            parts = [line.open for line in invoice_lines]
+        else:
+            parts = allocate(applied, [line.open.cents for line in invoice_lines])
+        result.lines.extend(
+            (line, part)
+            for line, part in zip(invoice_lines, parts, strict=True)
+            if part.cents
+        )
+        remaining = remaining - applied
+    result.credit = remaining
+    return result
+
+
+def collect_payment(
+    ledger: Ledger,
+    patient_id: str,
+    amount: Money,
+    method: PaymentMethod,
+    *,
+    actor: str,
+    invoices: Sequence[str] | None = None,
+    allow_credit: bool = False,
+    check_number: str | None = None,
+    processor: Processor | None = None,
+    card_token: str | None = None,
+    payment_id: str | None = None,
+    effective_date: date | None = None,
+) -> Payment:
+    """Take a payment and apply it to the patient's open invoice lines.
+
+    Named invoices are paid in the order given; otherwise the oldest open
+    invoices first. More than is open raises unless `allow_credit`, when the
+    excess becomes patient credit; that check runs before a card is charged.
+    A card is charged through `processor` with an idempotency key made from
+    `payment_id` and the card token, so a retried call never charges twice; a
+    decline raises PaymentDeclinedError and posts nothing. A payment id posted
+    before returns that payment when the details match and raises otherwise.
+    """
+    tender = Tender(amount, method, check_number, card_token)
+    _check_payment_input(amount, method, check_number, processor, card_token)
+    day = effective_date or ledger.clock().date()
+    payment_id = (
+        payment_id or f"PAY-{ledger.store.next_sequence(ledger.book_id, 'payment'):06d}"
+    )
+    earlier = ledger.store.get_record(ledger.book_id, RECORD_PAYMENT, payment_id)
+    if earlier is not None:
+        _check_same_payment(earlier, patient_id, tender)
+        return _payment_from_record(ledger, earlier)
+    _check_invoices(ledger, patient_id, invoices)
+    _check_fits(ledger, patient_id, amount, invoices, allow_credit)
+
+    charge = None
+    if method.is_card:
+        assert processor is not None
+        charge = _charge_card(ledger, processor, patient_id, payment_id, tender)
+    charges = [] if charge is None else [charge]
+    with _undo_charges_on_error(processor, charges, ledger.book_id):
+        with ledger.atomic() as tx:
+            record, entry = _post_payment(
+                tx,
+                patient_id,
+                tender,
+                payment_id,
+                charge,
+                processor,
+                actor=actor,
+                invoices=invoices,
+                allow_credit=allow_credit,
+                day=day,
+            )
+    logger.info("payment %s posted as entry %s", payment_id, entry.id)
+    return _payment_from_record(ledger, record, entry)
+
+
+def checkout(
+    ledger: Ledger,
+    patient_id: str,
+    tenders: Sequence[Tender],
+    *,
+    actor: str,
+    invoices: Sequence[str] | None = None,
+    allow_credit: bool = False,
+    processor: Processor | None = None,
+    checkout_id: str | None = None,
+    effective_date: date | None = None,
+) -> list[Payment]:
+    """Pay one checkout with several tenders, such as cash plus card.
+
+    Together the tenders may not exceed what is open unless `allow_credit`.
+    Every card is charged before anything posts, and all tenders post in one
+    transaction; a declined card refunds the cards already charged and posts
+    nothing. A checkout id posted before returns its payments.
+    """
+    if not tenders:
+        raise PaymentError("a checkout needs at least one tender")
+    for tender in tenders:
+        _check_payment_input(
+            tender.amount,
+            tender.method,
+            tender.check_number,
+            processor,
+            tender.card_token,
+        )
+    base = (
+        checkout_id
+        or f"CHK-{ledger.store.next_sequence(ledger.book_id, 'checkout'):06d}"
+    )
+    payment_ids = [f"{base}-{index + 1}" for index in range(len(tenders))]
+    earlier = [
+        ledger.store.get_record(ledger.book_id, RECORD_PAYMENT, payment_id)
+        for payment_id in payment_ids
+    ]
+    if any(record is not None for record in earlier):
+        for record, tender in zip(earlier, tenders, strict=True):
+            if record is None:
+                raise PaymentError(
+                    f"checkout {base} was posted with fewer tenders; send the same "
+                    "tenders again, or use a new checkout id"
+                )
+            _check_same_payment(record, patient_id, tender)
+        return [
+            _payment_from_record(ledger, record)
+            for record in earlier
+            if record is not None
+        ]
+    _check_invoices(ledger, patient_id, invoices)
+    tendered = Money(sum(t.amount.cents for t in tenders))
+    due = Money(
+        sum(line.open.cents for line in open_lines(ledger, patient_id, invoices))
+    )
+    if tendered > due and not allow_credit:
+        raise PaymentError(
+            f"tenders of {tendered} exceed the {due} open for patient {patient_id}; lower a "
+            "tender or pass allow_credit=True to keep the excess as patient credit"
+        )
+
+    charges: dict[int, ChargeResult] = {}
+    with _undo_charges_on_error(processor, charges.values(), ledger.book_id):
+        for index, tender in enumerate(tenders):
+            if tender.method.is_card:
+                assert processor is not None
+                charges[index] = _charge_card(
+                    ledger, processor, patient_id, payment_ids[index], tender
+                )
+        day = effective_date or ledger.clock().date()
+        posted: list[tuple[dict[str, Any], JournalEntry]] = []
+        with ledger.atomic() as tx:
+            for index, tender in enumerate(tenders):
+                posted.append(
+                    _post_payment(
+                        tx,
+                        patient_id,
+                        tender,
+                        payment_ids[index],
+                        charges.get(index),
+                        processor,
+                        actor=actor,
+                        invoices=invoices,
+                        allow_credit=allow_credit,
+                        day=day,
+                    )
+                )
+    logger.info("checkout %s posted %d tenders", base, len(posted))
+    return [_payment_from_record(ledger, record, entry) for record, entry in posted]
+
+
+def apply_credit(
+    ledger: Ledger,
+    patient_id: str,
+    *,
+    actor: str,
+    invoices: Sequence[str] | None = None,
+    amount: Money | None = None,
+    effective_date: date | None = None,
+) -> JournalEntry | None:
+    """Apply a patient's credit to open invoice lines; return None when nothing applies."""
+    if amount is not None and amount.cents <= 0:
+        raise PaymentError(
+            f"credit to apply for patient {patient_id} is {amount}; it must be more "
+            "than zero, or pass no amount to apply all the credit that fits"
+        )
+    _check_invoices(ledger, patient_id, invoices)
+    with ledger.atomic() as tx:
+        available = tx.balance(PATIENT_CREDIT, patient=patient_id).posted
+        lines = open_lines(tx, patient_id, invoices)
+        due = Money(sum(line.open.cents for line in lines))
+        wanted = min(available, due) if amount is None else amount
+        if amount is not None and amount > available:
+            raise PaymentError(
+                f"patient {patient_id} has {available} of credit; applying {amount} is more "
+                "than that"
+            )
+        if wanted.cents <= 0:
+            return None
+        allocation = allocate_to_lines(lines, wanted)
+        if allocation.credit.cents:
+            raise PaymentError(
+                f"patient {patient_id} has {due} open; applying {wanted} of credit is more "
+                "than that"
+            )
+        postings = credit_draw_postings(tx, patient_id, wanted)
+        postings += [
+            Posting.with_dimensions(RECEIVABLE_PATIENTS, -part, line.dimensions)
+            for line, part in allocation.lines
+        ]
+        return tx.post(
+            Entry(
+                effective_date=effective_date or tx.clock().date(),
+                narration=f"Credit of {wanted} applied for patient {patient_id}",
+                postings=tuple(postings),
+                actor=actor,
+                links=tuple(sorted({line.invoice for line, _ in allocation.lines})),
+                meta={"type": EntryType.CREDIT_APPLIED.value},
+            )
+        )
+
+
+def credit_draw_postings(
+    ledger: Ledger, patient_id: str, amount: Money, prefer_invoice: str | None = None
+) -> list[Posting]:
+    """Debit `amount` of a patient's credit, from the invoices the credit came from.
+
+    Credit left on an invoice (an overpaid or voided invoice) is drawn from that
+    invoice, so the invoice stops reading "in credit" once its credit is used.
+    `prefer_invoice` is drawn first, then credit with no invoice, then the
+    other invoices by id.
+    """
+    by_invoice: dict[str | None, Money] = {}
+    for entry in ledger.entries(patient=patient_id, account=PATIENT_CREDIT):
+        for posting in entry.postings:
+            if posting.account != PATIENT_CREDIT or posting.patient != patient_id:
+                continue
+            if posting.status is not PostingStatus.POSTED:
+                continue
+            held = by_invoice.get(posting.invoice, Money.zero())
+            by_invoice[posting.invoice] = held - posting.amount
+    order = sorted(
+        by_invoice,
+        key=lambda invoice: (
+            invoice != prefer_invoice or invoice is None,
+            invoice is not None,
+            invoice or "",
+        ),
+    )
+    postings = []
+    remaining = amount
+    for invoice in order:
+        part = min(remaining, by_invoice[invoice])
+        if part.cents <= 0:
+            continue
+        postings.append(Posting(PATIENT_CREDIT, part, patient=patient_id, invoice=invoice))
+        remaining = remaining - part
+    if remaining.cents:
+        # More than the credit held: the balance limit on patient credit rejects it.
+        postings.append(Posting(PATIENT_CREDIT, remaining, patient=patient_id))
+    return postings
+
+
+def refund_payment(
+    ledger: Ledger,
+    payment_id: str,
+    amount: Money,
+    *,
+    actor: str,
+    reason: str,
+    processor: Processor | None = None,
+    idempotency_key: str | None = None,
+    effective_date: date | None = None,
+) -> Refund:
+    """Refund all or part of a payment to its original method.
+
+    The refund first takes back what the payment left as patient credit, then
+    reopens the lines it paid, last applied first. A payment is never refunded
+    beyond what it paid. Pass the same `idempotency_key` on a retry.
+    """
+    if not reason:
+        raise PaymentError(f"a refund of payment {payment_id} needs a reason")
+    if amount.cents <= 0:
+        raise PaymentError(f"refund amount {amount} must be more than zero")
+    with ledger.atomic() as tx:
+        record = tx.store.get_record(tx.book_id, RECORD_PAYMENT, payment_id)
+        if record is None:
+            raise PaymentError(
+                f"payment {payment_id} does not exist in book {tx.book_id}"
+            )
+        number = len(record["refunds"]) + 1
+        key = idempotency_key or f"{payment_id}-R{number}"
+        for earlier in record["refunds"]:
+            if earlier["key"] == key:
+                return Refund(
+                    payment_id,
+                    Money.of(earlier["amount"]),
+                    tx.entry(earlier["entry_seq"]),
+                    earlier["processor_id"],
+                )
+        paid = Money.of(record["amount"])
+        refunded = Money(sum(Money.of(r["amount"]).cents for r in record["refunds"]))
+        left = paid - refunded
+        if amount > left:
+            raise PaymentError(
+                f"payment {payment_id} of {paid} has {left} left to refund; a refund of "
+                f"{amount} is more than that"
+            )
+        method = PaymentMethod(record["method"])
+        processor_id = ""
+        if method.is_card:
+            if processor is None:
+                raise PaymentError(
+                    f"refunding card payment {payment_id} needs its processor"
+                )
+            result = processor.refund(
+                record["processor_id"], amount, f"{tx.book_id}:{key}"
+            )
+            processor_id = result.processor_id
+        postings = _refund_postings(tx, record, refunded, amount, method)
+        entry = tx.post(
+            Entry(
+                effective_date=effective_date or tx.clock().date(),
+                narration=f"Refund {key} of payment {payment_id}",
+                postings=tuple(postings),
+                actor=actor,
+                reason=reason,
+                links=tuple(sorted({a["invoice"] for a in record["applied"]})),
+                meta={
+                    "type": EntryType.REFUND.value,
+                    "payment_id": payment_id,
+                    "method": method.value,
+                    "processor_id": processor_id,
+                },
+                idempotency_key=f"refund:{key}",
+            )
+        )
+        record["refunds"].append(
+            {
+                "key": key,
+                "amount": str(amount),
+                "entry_seq": entry.seq,
+                "processor_id": processor_id,
+            }
+        )
+        tx.store.put_record(tx.book_id, RECORD_PAYMENT, payment_id, record)
+    logger.info("refund %s of payment %s posted as entry %s", key, payment_id, entry.id)
+    return Refund(payment_id, amount, entry, processor_id)
+
+
+def adjust_invoice(
+    ledger: Ledger,
+    invoice_id: str,
+    amount: Money,
+    reason_code: AdjustmentReason,
+    *,
+    actor: str,
+    reason: str,
+    effective_date: date | None = None,
+) -> JournalEntry:
+    """Write off or discount part of an invoice's patient balance, pro rata across its lines.
+
+    The adjustment posts to the reason code's contra-revenue account with the
+    actor and reason; undo it with Ledger.reverse.
+    """
+    if not reason:
+        raise PaymentError(f"an adjustment of invoice {invoice_id} needs a reason")
+    if amount.cents <= 0:
+        raise PaymentError(f"adjustment amount {amount} must be more than zero")
+    with ledger.atomic() as tx:
+        from ona_ledger.billing.invoices import get_invoice
+
+        invoice = get_invoice(tx, invoice_id)
+        lines = open_lines(tx, invoice.patient_id, [invoice_id])
+        due = Money(sum(line.open.cents for line in lines))
+        if amount > due:
+            raise PaymentError(
+                f"invoice {invoice_id} has {due} open for the patient; an adjustment of "
+                f"{amount} is more than that"
+            )
+        allocation = allocate_to_lines(lines, amount)
+        postings: list[Posting] = []
+        for line, part in allocation.lines:
+            postings.append(
+                Posting.with_dimensions(reason_code.account, part, line.dimensions)
+            )
+            postings.append(
+                Posting.with_dimensions(RECEIVABLE_PATIENTS, -part, line.dimensions)
+            )
+        return tx.post(
+            Entry(
+                effective_date=effective_date or tx.clock().date(),
+                narration=f"{reason_code.value.replace('_', ' ').capitalize()} adjustment on {invoice_id}",
+                postings=tuple(postings),
+                actor=actor,
+                reason=reason,
+                links=(invoice_id,),
+                meta={
+                    "type": EntryType.ADJUSTMENT.value,
+                    "reason_code": reason_code.value,
+                },
+            )
+        )
+
+
+def get_payment(ledger: Ledger, payment_id: str) -> Payment:
+    record = ledger.store.get_record(ledger.book_id, RECORD_PAYMENT, payment_id)
+    if record is None:
+        raise PaymentError(
+            f"payment {payment_id} does not exist in book {ledger.book_id}"
+        )
+    return _payment_from_record(ledger, record)
+
+
+def _check_payment_input(
+    amount: Money,
+    method: PaymentMethod,
+    check_number: str | None,
+    processor: Processor | None,
+    card_token: str | None,
+) -> None:
+    if not isinstance(amount, Money):
+        raise TypeError(f"amount must be Money, not {type(amount).__name__}")
+    if amount.cents <= 0:
+        raise PaymentError(f"payment amount {amount} must be more than zero")
+    if method is PaymentMethod.CHECK and not check_number:
+        raise PaymentError("a check payment needs the check number; pass check_number")
+    if method.is_card and (processor is None or not card_token):
+        raise PaymentError(
+            f"a {method.value} payment needs a processor and a card token from it; card "
+            "numbers never enter the ledger"
+        )
+
+
+def _decline_advice(category: str) -> str:
+    advice = {
+        "retry_later": "try again later or use another card",
+        "new_card": "ask the patient for another card",
+        "patient_present": "the patient must authenticate the payment in person or online",
+    }
+    return advice.get(
+        category, "ask the patient to call their bank or use another card"
+    )
+
+
+def _payment_postings(
+    patient_id: str,
+    amount: Money,
+    method: PaymentMethod,
+    allocation: _Allocation,
+    invoices: Sequence[str] | None,
+) -> list[Posting]:
+    postings = [Posting(method.deposit_account, amount, patient=patient_id)]
+    for line, part in allocation.lines:
+        postings.append(
+            Posting.with_dimensions(RECEIVABLE_PATIENTS, -part, line.dimensions)
+        )
+    if allocation.credit.cents:
+        invoice = invoices[0] if invoices and len(invoices) == 1 else None
+        postings.append(
+            Posting(
+                PATIENT_CREDIT, -allocation.credit, patient=patient_id, invoice=invoice
+            )
+        )
+    return postings
+
+
+def _refund_postings(
+    ledger: Ledger,
+    record: dict[str, Any],
+    refunded: Money,
+    amount: Money,
+    method: PaymentMethod,
+) -> list[Posting]:
+    """Take the refund from the payment's credit first, then reopen its lines, last first."""
+    patient_id = record["patient_id"]
+    postings = [Posting(method.deposit_account, -amount, patient=patient_id)]
+    remaining = amount
+    credit_given = Money.of(record["credit"])
+    credit_taken_before = min(refunded, credit_given)
+    credit_available = ledger.balance(PATIENT_CREDIT, patient=patient_id).posted
+    from_credit = min(remaining, credit_given - credit_taken_before, credit_available)
+    if from_credit.cents > 0:
+        postings.append(Posting(PATIENT_CREDIT, from_credit, patient=patient_id))
+        remaining = remaining - from_credit
+    already_reopened = max(refunded - credit_given, Money.zero())
+    for applied in reversed(record["applied"]):
+        if remaining.cents == 0:
+            break
+        part = Money.of(applied["amount"])
+        skip = min(part, already_reopened)
+        already_reopened = already_reopened - skip
+        reopen = min(part - skip, remaining)
+        if reopen.cents:
+            postings.append(
+                Posting.with_dimensions(
+                    RECEIVABLE_PATIENTS, reopen, applied["dimensions"]
+                )
+            )
+            remaining = remaining - reopen
+    if remaining.cents:
+        raise PaymentError(
+            f"payment {record['payment_id']} left credit that was since applied to other "
+            f"invoices; refund at most {amount - remaining} now, or refund from the "
+            "invoices that credit paid"
+        )
+    return postings
+
+
+def _payment_from_record(
+    ledger: Ledger, record: dict[str, Any], entry: JournalEntry | None = None
+) -> Payment:
+    return Payment(
+        payment_id=record["payment_id"],
+        patient_id=record["patient_id"],
+        method=PaymentMethod(record["method"]),
+        amount=Money.of(record["amount"]),
+        entry=entry or ledger.entry(int(record["entry_seq"])),
+        applied=tuple(
+            (a["invoice"], a["invoice_line"], Money.of(a["amount"]))
+            for a in record["applied"]
+        ),
+        credit=Money.of(record["credit"]),
+        processor_id=record["processor_id"],
+        fee=Money.of(record["fee"]) if record.get("fee") else None,
+        hsa_fsa=bool(record["hsa_fsa"]),
+    )

@@ -1,0 +1,1 @@
+"""Exports for accountants: beancount files and other journal formats."""

@@ -1,0 +1,1 @@
+"""Card processing: the offline simulator and the Stripe adapter behind billing's Processor protocol."""

@@ -1,0 +1,1 @@
+"""Bank reconciliation: statement lines in from OFX and CSV, matched to the ledger items expected at the bank."""
