@@ -256,21 +256,15 @@ def canonical_posting(posting: Posting) -> list[Any]:
 
 
 def chain_hash(
-    book_id: str,
-    seq: int,
-    recorded_at: datetime,
-    entry: Entry,
-    kind: EntryKind,
-    refers_to: int | None,
-    prev_hash: str,
+    book_id: str, seq: int, recorded_at: datetime, fingerprint: str, prev_hash: str
 ) -> str:
-    """Hash an entry's canonical form together with the previous entry's hash."""
-    document = _canonical_content(entry, kind, refers_to)
-    document["book_id"] = book_id
-    document["seq"] = seq
-    document["recorded_at"] = recorded_at.isoformat()
-    document["prev_hash"] = prev_hash
-    return _sha256(document)
+    """Hash an entry's place in the chain: its book, number, time, content and predecessor.
+
+    The content enters through its fingerprint (the SHA-256 of its canonical
+    form), so each entry's JSON is serialised and hashed once per post.
+    """
+    text = f"{book_id}\x1f{seq}\x1f{recorded_at.isoformat()}\x1f{fingerprint}\x1f{prev_hash}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _sha256(document: Mapping[str, Any]) -> str:

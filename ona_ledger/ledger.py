@@ -511,7 +511,7 @@ class Ledger:
                     self._check_not_resolved(tx, refers_to, kind)
                 seq += 1
                 entry_hash = chain_hash(
-                    self.book_id, seq, recorded_at, entry, kind, refers_to, prev_hash
+                    self.book_id, seq, recorded_at, fingerprint, prev_hash
                 )
                 stored = _journal_entry(
                     self.book_id,
@@ -763,18 +763,13 @@ def _verify_one(
         )
     except InvalidInputError as error:
         return f"its stored postings are no longer a valid entry: {error}"
-    recomputed = chain_hash(
-        stored.book_id,
-        stored.seq,
-        stored.recorded_at,
-        entry,
-        stored.kind,
-        stored.refers_to,
-        stored.prev_hash,
+    content = content_fingerprint(entry, stored.kind, stored.refers_to)
+    chained = chain_hash(
+        stored.book_id, stored.seq, stored.recorded_at, content, stored.prev_hash
     )
-    if recomputed != stored.hash:
+    if chained != stored.hash:
         return "its content no longer matches its stored hash"
-    if content_fingerprint(entry, stored.kind, stored.refers_to) != fingerprint:
+    if content != fingerprint:
         return "its content no longer matches its idempotency fingerprint"
     return None
 

@@ -97,7 +97,7 @@ class Invoice:
             return InvoiceStatus.IN_CREDIT
         if self.balance_due.cents <= 0:
             return InvoiceStatus.PAID
-        if self.balance_due < self.charged:
+        if self.paid.cents > 0:
             return InvoiceStatus.PARTLY_PAID
         return InvoiceStatus.OPEN
 

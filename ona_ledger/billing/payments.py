@@ -7,7 +7,8 @@ what exceeds the open lines becomes patient credit only when the caller allows i
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -20,11 +21,17 @@ from ona_ledger.billing.common import (
     PATIENT_CREDIT,
     PROCESSOR_FEES,
     RECEIVABLE_PATIENTS,
+    RECORD_INVOICE,
     RECORD_PAYMENT,
     EntryType,
 )
-from ona_ledger.billing.processing import ChargeRequest, ChargeStatus, Processor
-from ona_ledger.entries import Entry, JournalEntry, Posting
+from ona_ledger.billing.processing import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    Processor,
+)
+from ona_ledger.entries import Entry, JournalEntry, Posting, PostingStatus
 from ona_ledger.errors import PaymentDeclinedError, PaymentError
 from ona_ledger.ledger import Ledger
 from ona_ledger.money import Money, allocate
@@ -255,20 +262,22 @@ def collect_payment(
         assert processor is not None
         charge = _charge_card(ledger, processor, patient_id, payment_id, tender)
     charges = [] if charge is None else [charge]
-    with _undo_charges_on_error(processor, charges, ledger.book_id):
-        with ledger.atomic() as tx:
-            record, entry = _post_payment(
-                tx,
-                patient_id,
-                tender,
-                payment_id,
-                charge,
-                processor,
-                actor=actor,
-                invoices=invoices,
-                allow_credit=allow_credit,
-                day=day,
-            )
+    with (
+        _undo_charges_on_error(processor, charges, ledger.book_id),
+        ledger.atomic() as tx,
+    ):
+        record, entry = _post_payment(
+            tx,
+            patient_id,
+            tender,
+            payment_id,
+            charge,
+            processor,
+            actor=actor,
+            invoices=invoices,
+            allow_credit=allow_credit,
+            day=day,
+        )
     logger.info("payment %s posted as entry %s", payment_id, entry.id)
     return _payment_from_record(ledger, record, entry)
 
@@ -438,7 +447,7 @@ def credit_draw_postings(
     order = sorted(
         by_invoice,
         key=lambda invoice: (
-            invoice != prefer_invoice or invoice is None,
+            invoice is None or invoice != prefer_invoice,
             invoice is not None,
             invoice or "",
         ),
@@ -503,17 +512,19 @@ def refund_payment(
                 f"{amount} is more than that"
             )
         method = PaymentMethod(record["method"])
+        if method.is_card and processor is None:
+            raise PaymentError(
+                f"refunding card payment {payment_id} needs its processor"
+            )
+        # Postings first: a refund the ledger cannot post must not reach the card.
+        postings, from_credit, reopened = _refund_postings(tx, record, amount, method)
         processor_id = ""
         if method.is_card:
-            if processor is None:
-                raise PaymentError(
-                    f"refunding card payment {payment_id} needs its processor"
-                )
+            assert processor is not None
             result = processor.refund(
                 record["processor_id"], amount, f"{tx.book_id}:{key}"
             )
             processor_id = result.processor_id
-        postings = _refund_postings(tx, record, refunded, amount, method)
         entry = tx.post(
             Entry(
                 effective_date=effective_date or tx.clock().date(),
@@ -537,6 +548,8 @@ def refund_payment(
                 "amount": str(amount),
                 "entry_seq": entry.seq,
                 "processor_id": processor_id,
+                "from_credit": str(from_credit),
+                "reopened": reopened,
             }
         )
         tx.store.put_record(tx.book_id, RECORD_PAYMENT, payment_id, record)
@@ -608,6 +621,197 @@ def get_payment(ledger: Ledger, payment_id: str) -> Payment:
     return _payment_from_record(ledger, record)
 
 
+def _check_same_payment(
+    record: dict[str, Any], patient_id: str, tender: Tender
+) -> None:
+    """Raise unless a replayed payment id carries the details it was posted with."""
+    posted = (record["patient_id"], Money.of(record["amount"]), record["method"])
+    asked = (patient_id, tender.amount, tender.method.value)
+    if posted != asked:
+        raise PaymentError(
+            f"payment {record['payment_id']} was already posted for patient "
+            f"{posted[0]}, {posted[1]} by {posted[2]}; this call asks for patient "
+            f"{asked[0]}, {asked[1]} by {asked[2]}. Use a new payment id"
+        )
+
+
+def _check_invoices(
+    ledger: Ledger, patient_id: str, invoices: Sequence[str] | None
+) -> None:
+    """Raise unless every named invoice exists and belongs to the patient."""
+    for invoice_id in invoices or ():
+        record = ledger.store.get_record(ledger.book_id, RECORD_INVOICE, invoice_id)
+        if record is None:
+            raise PaymentError(
+                f"invoice {invoice_id} does not exist in book {ledger.book_id}; name "
+                "an invoice of the patient, or none to pay the oldest first"
+            )
+        if record["patient_id"] != patient_id:
+            raise PaymentError(
+                f"invoice {invoice_id} belongs to another patient, not {patient_id}; "
+                "name only the paying patient's invoices"
+            )
+
+
+def _check_fits(
+    ledger: Ledger,
+    patient_id: str,
+    amount: Money,
+    invoices: Sequence[str] | None,
+    allow_credit: bool,
+) -> None:
+    """Raise when a payment is more than is open and no credit is allowed."""
+    if allow_credit:
+        return
+    due = Money(
+        sum(line.open.cents for line in open_lines(ledger, patient_id, invoices))
+    )
+    if amount > due:
+        raise PaymentError(
+            f"payment of {amount} is more than the {due} open for patient {patient_id}"
+            f"{' on ' + ', '.join(invoices) if invoices else ''}; pass allow_credit=True "
+            "to keep the excess as patient credit"
+        )
+
+
+def _charge_card(
+    ledger: Ledger,
+    processor: Processor,
+    patient_id: str,
+    payment_id: str,
+    tender: Tender,
+) -> ChargeResult:
+    """Charge a card tender; raise PaymentDeclinedError on a decline.
+
+    The idempotency key names the card token, so a retry with the same card
+    never charges twice while another card after a decline is a new charge.
+    """
+    assert tender.card_token is not None
+    charge = processor.charge(
+        ChargeRequest(
+            amount=tender.amount,
+            payment_method=tender.card_token,
+            idempotency_key=f"{ledger.book_id}:{payment_id}:{tender.card_token}",
+            description=f"Payment {payment_id}",
+            metadata={"payment_id": payment_id, "patient": patient_id},
+        )
+    )
+    if charge.status is not ChargeStatus.SUCCEEDED:
+        category = charge.decline_category
+        raise PaymentDeclinedError(
+            f"card payment {payment_id} of {tender.amount} was declined "
+            f"({charge.decline_code}); "
+            f"{_decline_advice(category.value if category else '')}",
+            charge.decline_code or "",
+            category.value if category else "",
+        )
+    return charge
+
+
+@contextmanager
+def _undo_charges_on_error(
+    processor: Processor | None, charges: Iterable[ChargeResult], book_id: str
+) -> Iterator[None]:
+    """Refund the cards charged in the block when the block raises, then re-raise."""
+    try:
+        yield
+    except Exception:
+        for charge in list(charges):
+            if processor is None or charge.status is not ChargeStatus.SUCCEEDED:
+                continue
+            logger.warning(
+                "refunding card charge %s: its payment did not post",
+                charge.processor_id,
+            )
+            processor.refund(
+                charge.processor_id, charge.amount, f"{book_id}:undo:{charge.processor_id}"
+            )
+        raise
+
+
+def _post_payment(
+    tx: Ledger,
+    patient_id: str,
+    tender: Tender,
+    payment_id: str,
+    charge: ChargeResult | None,
+    processor: Processor | None,
+    *,
+    actor: str,
+    invoices: Sequence[str] | None,
+    allow_credit: bool,
+    day: date,
+) -> tuple[dict[str, Any], JournalEntry]:
+    """Apply a tender to open lines and post it inside the caller's transaction."""
+    amount, method = tender.amount, tender.method
+    lines = open_lines(tx, patient_id, invoices)
+    allocation = allocate_to_lines(lines, amount)
+    if allocation.credit.cents and not allow_credit:
+        due = amount - allocation.credit
+        raise PaymentError(
+            f"payment of {amount} is more than the {due} open for patient {patient_id}"
+            f"{' on ' + ', '.join(invoices) if invoices else ''}; pass allow_credit=True "
+            "to keep the excess as patient credit"
+        )
+    hsa = method is PaymentMethod.HSA_FSA_CARD or bool(charge and charge.hsa_fsa)
+    meta = {
+        "type": EntryType.PAYMENT.value,
+        "payment_id": payment_id,
+        "method": method.value,
+    }
+    if tender.check_number:
+        meta["check_number"] = tender.check_number
+    if charge is not None:
+        meta["processor"] = processor.name if processor else ""
+        meta["processor_id"] = charge.processor_id
+    if hsa:
+        meta["hsa_fsa"] = "true"
+    postings = _payment_postings(patient_id, amount, method, allocation, invoices)
+    if charge is not None and charge.fee is not None and charge.fee.cents:
+        postings.append(Posting(PROCESSOR_FEES, charge.fee))
+        postings.append(Posting(CLEARING_PROCESSOR, -charge.fee))
+    entry = tx.post(
+        Entry(
+            effective_date=day,
+            narration=f"Payment {payment_id} by {method.value} from patient {patient_id}",
+            postings=tuple(postings),
+            actor=actor,
+            links=tuple(sorted({line.invoice for line, _ in allocation.lines})),
+            meta=meta,
+            idempotency_key=f"payment:{payment_id}",
+        )
+    )
+    record = {
+        "payment_id": payment_id,
+        "patient_id": patient_id,
+        "method": method.value,
+        "amount": str(amount),
+        "entry_seq": entry.seq,
+        "processor_id": charge.processor_id if charge else "",
+        "fee": str(charge.fee) if charge and charge.fee else None,
+        "hsa_fsa": hsa,
+        "applied": [
+            {
+                "invoice": line.invoice,
+                "invoice_line": line.invoice_line,
+                "amount": str(part),
+                "dimensions": line.dimensions,
+            }
+            for line, part in allocation.lines
+        ],
+        "credit": str(allocation.credit),
+        "credit_invoice": _credit_invoice(invoices),
+        "refunds": [],
+    }
+    tx.store.put_record(tx.book_id, RECORD_PAYMENT, payment_id, record)
+    return record, entry
+
+
+def _credit_invoice(invoices: Sequence[str] | None) -> str | None:
+    """The invoice a payment's excess is credited on: the one named invoice, else none."""
+    return invoices[0] if invoices and len(invoices) == 1 else None
+
+
 def _check_payment_input(
     amount: Money,
     method: PaymentMethod,
@@ -652,7 +856,7 @@ def _payment_postings(
             Posting.with_dimensions(RECEIVABLE_PATIENTS, -part, line.dimensions)
         )
     if allocation.credit.cents:
-        invoice = invoices[0] if invoices and len(invoices) == 1 else None
+        invoice = _credit_invoice(invoices)
         postings.append(
             Posting(
                 PATIENT_CREDIT, -allocation.credit, patient=patient_id, invoice=invoice
@@ -664,35 +868,49 @@ def _payment_postings(
 def _refund_postings(
     ledger: Ledger,
     record: dict[str, Any],
-    refunded: Money,
     amount: Money,
     method: PaymentMethod,
-) -> list[Posting]:
-    """Take the refund from the payment's credit first, then reopen its lines, last first."""
+) -> tuple[list[Posting], Money, dict[str, str]]:
+    """Take the refund from the payment's credit first, then reopen its lines, last first.
+
+    Earlier refunds of the payment record what they took from credit and which
+    lines they reopened, so no line is reopened beyond what the payment paid on
+    it. Returns the postings, the part taken from credit and the reopened lines.
+    """
     patient_id = record["patient_id"]
     postings = [Posting(method.deposit_account, -amount, patient=patient_id)]
     remaining = amount
     credit_given = Money.of(record["credit"])
-    credit_taken_before = min(refunded, credit_given)
+    credit_taken_before = Money.zero()
+    reopened_before: dict[str, Money] = {}
+    for earlier in record["refunds"]:
+        credit_taken_before = credit_taken_before + Money.of(earlier["from_credit"])
+        for line, part in earlier["reopened"].items():
+            reopened_before[line] = reopened_before.get(line, Money.zero()) + Money.of(part)
     credit_available = ledger.balance(PATIENT_CREDIT, patient=patient_id).posted
-    from_credit = min(remaining, credit_given - credit_taken_before, credit_available)
+    from_credit = max(
+        min(remaining, credit_given - credit_taken_before, credit_available),
+        Money.zero(),
+    )
     if from_credit.cents > 0:
-        postings.append(Posting(PATIENT_CREDIT, from_credit, patient=patient_id))
+        postings += credit_draw_postings(
+            ledger, patient_id, from_credit, record.get("credit_invoice")
+        )
         remaining = remaining - from_credit
-    already_reopened = max(refunded - credit_given, Money.zero())
+    reopened: dict[str, str] = {}
     for applied in reversed(record["applied"]):
         if remaining.cents == 0:
             break
-        part = Money.of(applied["amount"])
-        skip = min(part, already_reopened)
-        already_reopened = already_reopened - skip
-        reopen = min(part - skip, remaining)
-        if reopen.cents:
+        line = applied["invoice_line"]
+        part = Money.of(applied["amount"]) - reopened_before.get(line, Money.zero())
+        reopen = min(part, remaining)
+        if reopen.cents > 0:
             postings.append(
                 Posting.with_dimensions(
                     RECEIVABLE_PATIENTS, reopen, applied["dimensions"]
                 )
             )
+            reopened[line] = str(reopen)
             remaining = remaining - reopen
     if remaining.cents:
         raise PaymentError(
@@ -700,7 +918,7 @@ def _refund_postings(
             f"invoices; refund at most {amount - remaining} now, or refund from the "
             "invoices that credit paid"
         )
-    return postings
+    return postings, from_credit, reopened
 
 
 def _payment_from_record(

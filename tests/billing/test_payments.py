@@ -275,12 +275,14 @@ def test_payment_posts_per_line(ledger: Ledger, fees: FeeSchedule) -> None:
 
 
 def test_partial_cents_deterministic(ledger: Ledger, fees: FeeSchedule) -> None:
-    sign(ledger, fees, lines=THREE_EQUAL)
+    override = {"price": "50.00", "reason": "test price"}
+    lines = [{"code": "87880", "line_id": n, "price_override": override} for n in "abc"]
+    sign(ledger, fees, lines=lines)
     payment = collect_payment(ledger, "P-1", usd("100.00"), PaymentMethod.CASH, actor="d")
-    # 100.00 over three lines of 30.00 each: 33.33 each and the leftover cent
+    # 100.00 over three lines of 50.00 each: 33.33 each and the leftover cent
     # goes to the first line, so 33.34 + 33.33 + 33.33 = 100.00.
     parts = [str(amount) for _invoice, _line, amount in payment.applied]
-    assert parts == ["30.00", "30.00", "30.00"] or parts == ["33.34", "33.33", "33.33"]
+    assert parts == ["33.34", "33.33", "33.33"]
 
 
 def test_partial_payment_split_evenly(ledger: Ledger, fees: FeeSchedule) -> None:

@@ -136,7 +136,7 @@ def test_split_two_cents_four_ways() -> None:
     assert [p.cents for p in parts] == [1, 1, 0, 0]
 
 
-def test_allocate_largest_remainder_first() -> None:
+def test_allocate_exact_shares() -> None:
     # 10.00 by 1:1:1:2 is 2.00 each and 4.00 exactly.
     parts = allocate(Money.of("10.00"), [1, 1, 1, 2])
     assert [p.cents for p in parts] == [200, 200, 200, 400]
@@ -159,7 +159,7 @@ def test_allocate_zero_weight_gets_nothing() -> None:
 
 
 def test_allocate_huge_amount_sums_exactly() -> None:
-    # Decimal division rounds at 28 digits; the parts must still sum exactly.
+    # Decimal division rounds at 28 digits, but the parts must still sum exactly.
     amount = Money.from_minor(10**30)
     assert total(allocate(amount, [1, 1, 1])) == amount
 
