@@ -129,7 +129,9 @@ CLINIC_CHART: Final[tuple[tuple[str, str], ...]] = (
 # limit applies per value of ("" for the account as a whole).
 CLINIC_BALANCE_LIMITS: Final[tuple[tuple[str, str], ...]] = (
     ("Liabilities:PatientCredit", "patient"),
+    ("Liabilities:PatientCredit", ""),
     ("Liabilities:Deferred:GiftCards", "plan"),
+    ("Liabilities:Deferred:GiftCards", ""),
 )
 
 

@@ -145,7 +145,7 @@ class LedgerStore(Protocol):
 
     def ensure_book(
         self, book_id: str, name: str, currency: str, created_at: datetime
-    ) -> None: ...
+    ) -> bool: ...
 
     def closed_through(self, book_id: str) -> date | None: ...
 
@@ -585,7 +585,9 @@ class Ledger:
         signs = {
             account: self.account(account).type.normal_sign for account, _, _ in keys
         }
-        violation = tx.check_limits(self.book_id, sorted(keys), signs)
+        # Per-dimension limits first, so the error names the patient or card.
+        ordered = sorted(keys, key=lambda key: (key[1] == "", key))
+        violation = tx.check_limits(self.book_id, ordered, signs)
         if violation is not None:
             where = (
                 f" for {violation.dimension} {violation.value}"

@@ -65,9 +65,13 @@ def export_beancount(
                 else max(last_day, entry.effective_date)
             )
 
-    assertion_day = (end or last_day or date.today()) + timedelta(days=1)
+    assertion_day = (end or last_day or ledger.clock().date()) + timedelta(days=1)
     for account in accounts:
-        amount = closing.get(account.name, Money.zero(account.currency))
+        # Beancount's balance assertion on an account includes its subaccounts.
+        amount = Money.zero(account.currency)
+        for name, held in closing.items():
+            if name == account.name or name.startswith(account.name + ":"):
+                amount = amount + held
         if account.closed is not None and account.closed < assertion_day:
             continue
         out.write(

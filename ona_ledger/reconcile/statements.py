@@ -58,13 +58,21 @@ class RejectedLine:
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """The lines of one account in one file, and the transactions rejected from it."""
+    """The lines of one account in one file, and the transactions rejected from it.
+
+    `start_date` and `end_date` are the period the bank says the file covers (OFX
+    DTSTART and DTEND), or the first and last posted dates when it does not say.
+    `ledger_balance` is the closing balance (OFX LEDGERBAL) as of `balance_date`.
+    """
 
     account_id: str
     currency: str
     lines: tuple[StatementLine, ...]
     rejected: tuple[RejectedLine, ...] = ()
     ledger_balance: Money | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    balance_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,13 +361,48 @@ def _read_statement(
             continue
         seen_fitids.add(line.fitid)
         lines.append(line)
+    start_date, end_date = _statement_period(aggregate, lines)
+    balance = aggregate.find("ledgerbal")
+    balance_date = (
+        _optional_date(_leaf_text(balance, "dtasof")) if balance is not None else None
+    )
     return Statement(
         account_id,
         currency,
         tuple(lines),
         tuple(rejected),
         _ledger_balance(aggregate, currency),
+        start_date,
+        end_date,
+        balance_date or end_date,
     )
+
+
+def _statement_period(
+    aggregate: Any, lines: list[StatementLine]
+) -> tuple[date | None, date | None]:
+    """Return the statement's DTSTART and DTEND, else its first and last posted dates."""
+    transaction_list = aggregate.find("banktranlist")
+    start = end = None
+    if transaction_list is not None:
+        start = _optional_date(_leaf_text(transaction_list, "dtstart"))
+        end = _optional_date(_leaf_text(transaction_list, "dtend"))
+    posted = [line.posted_date for line in lines]
+    if start is None and posted:
+        start = min(posted)
+    if end is None and posted:
+        end = max(posted)
+    return start, end
+
+
+def _optional_date(raw: str) -> date | None:
+    if not raw:
+        return None
+    try:
+        return ofx_calendar_date(raw)
+    except StatementFormatError:
+        logger.warning("statement date %r is not an OFX date; ignored", raw)
+        return None
 
 
 def _statement_currency(
@@ -619,7 +662,15 @@ def parse_csv(
         seen_fitids.add(line.fitid)
         lines.append(line)
 
-    statement = Statement(account_id, currency, tuple(lines), tuple(rejected))
+    posted = [line.posted_date for line in lines]
+    statement = Statement(
+        account_id,
+        currency,
+        tuple(lines),
+        tuple(rejected),
+        start_date=min(posted, default=None),
+        end_date=max(posted, default=None),
+    )
     _raise_if_unreadable(source, [statement], [])
     logger.info("read %s: %d lines, %d rejected", source, len(lines), len(rejected))
     return StatementImport(source, (statement,))

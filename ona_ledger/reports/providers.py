@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ona_ledger.entries import EntryKind, JournalEntry
 from ona_ledger.ledger import Ledger
 from ona_ledger.money import Money
 
@@ -38,8 +39,11 @@ def provider_revenue(
     charges: dict[str, int] = {}
     collections: dict[str, int] = {}
     adjustments: dict[str, int] = {}
-    for entry in ledger.entries(start=start, end=end):
-        is_collection = entry.meta.get("type") in _COLLECTION_TYPES
+    entries = ledger.entries(start=start, end=end)
+    types = {entry.seq: entry.meta.get("type") for entry in entries}
+    for entry in entries:
+        entry_type = _entry_type(ledger, entry, types)
+        is_collection = entry_type in _COLLECTION_TYPES
         for posting in entry.postings:
             provider = posting.provider
             if provider is None or posting.status.value != "posted":
@@ -55,7 +59,7 @@ def provider_revenue(
                     collections[provider] = collections.get(provider, 0) - cents
             elif posting.account in RECEIVABLES and is_collection:
                 collections[provider] = collections.get(provider, 0) - cents
-            elif posting.account == PATIENT_CREDIT and entry.meta.get("type") == "charge":
+            elif posting.account == PATIENT_CREDIT and entry_type == "charge":
                 # A voided or reduced line that was already paid turns the payment
                 # into patient credit: it is no longer this provider's collection.
                 collections[provider] = collections.get(provider, 0) + cents
@@ -69,3 +73,14 @@ def provider_revenue(
         )
         for provider in providers
     ]
+
+
+def _entry_type(
+    ledger: Ledger, entry: JournalEntry, types: dict[int, str | None]
+) -> str | None:
+    """Return an entry's billing type; a reversal counts as the type of what it reverses."""
+    if entry.kind is not EntryKind.REVERSAL or entry.refers_to is None:
+        return entry.meta.get("type")
+    if entry.refers_to not in types:
+        types[entry.refers_to] = ledger.entry(entry.refers_to).meta.get("type")
+    return types[entry.refers_to]

@@ -50,13 +50,31 @@ def open_ledger(
     if create:
         with store.transaction() as tx:
             migrate(tx.connection)
-        is_new = not store.book_exists(book_id)
-        store.ensure_book(book_id, book_name or book_id, currency, clock())
-        ledger = Ledger(store, book_id, clock)
-        if is_new:
-            for account in clinic_chart(currency, chart_opened):
-                ledger.open_account(account)
-            for account_name, dimension in CLINIC_BALANCE_LIMITS:
-                ledger.set_balance_limit(account_name, dimension)
-        return ledger
+        if not store.book_exists(book_id):
+            _create_book(
+                store, book_id, book_name or book_id, currency, clock, chart_opened
+            )
     return Ledger(store, book_id, clock)
+
+
+def _create_book(
+    store: SqlStore,
+    book_id: str,
+    name: str,
+    currency: str,
+    clock: Clock,
+    chart_opened: date,
+) -> None:
+    """Create a book with the clinic chart and its balance limits, all or nothing.
+
+    When two processes create the same book at once, only the one whose insert
+    created the row opens the chart; the other finds it complete.
+    """
+    with store.unit_of_work() as unit:
+        if not unit.ensure_book(book_id, name, currency, clock()):
+            return
+        setup = Ledger(unit, book_id, clock)
+        for account in clinic_chart(currency, chart_opened):
+            setup.open_account(account)
+        for account_name, dimension in CLINIC_BALANCE_LIMITS:
+            setup.set_balance_limit(account_name, dimension)

@@ -38,11 +38,16 @@ def _index_records_by_kind(connection: Connection) -> None:
     )
 
 
+def _create_statement_lines(connection: Connection) -> None:
+    schema.statement_lines.create(connection, checkfirst=True)
+
+
 # Each step runs once, in order, inside the migrating transaction. Append new
 # steps at the end; never edit one that has shipped.
 MIGRATIONS: Final[tuple[tuple[int, str, Callable[[Connection], None]], ...]] = (
     (1, "core tables", _create_core_tables),
     (2, "index records by kind", _index_records_by_kind),
+    (3, "bank statement lines", _create_statement_lines),
 )
 LATEST: Final = MIGRATIONS[-1][0]
 

@@ -6,6 +6,7 @@ from typing import Final
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     Index,
@@ -167,4 +168,32 @@ records = Table(
     Column("body", Text, nullable=False),
     Column("updated_at", String(40), nullable=False),
     PrimaryKeyConstraint("book_id", "kind", "key"),
+)
+
+# Bank statement lines imported for reconciliation, one per (bank account, FITID),
+# with the match that reconciled each line once there is one.
+statement_lines = Table(
+    "statement_lines",
+    metadata,
+    Column("book_id", String(ID), nullable=False),
+    Column("bank_account_id", String(ID), nullable=False),
+    Column("fitid", String(ID), nullable=False),
+    Column("account", String(400), nullable=False),
+    Column("posted_date", Date, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("payee", Text, nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("check_number", String(ID), nullable=False),
+    Column("reference", Text, nullable=False),
+    Column("transaction_type", String(40), nullable=False),
+    Column("fitid_generated", Boolean, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("imported_at", String(40), nullable=False),
+    Column("match_id", String(ID), nullable=True),
+    Column("match_rule", String(40), nullable=True),
+    Column("match_score", Integer, nullable=True),
+    Column("matched_items", Text, nullable=True),
+    PrimaryKeyConstraint("book_id", "bank_account_id", "fitid"),
+    Index("ix_statement_lines_date", "book_id", "account", "posted_date"),
 )

@@ -171,25 +171,23 @@ class SqlStore:
 
     def ensure_book(
         self, book_id: str, name: str, currency: str, created_at: datetime
-    ) -> None:
+    ) -> bool:
+        """Create the book's row unless it exists; return True when this call created it."""
+        statement = (
+            self._insert(schema.books)
+            .values(
+                book_id=book_id,
+                name=name,
+                currency=currency,
+                head_seq=0,
+                head_hash=GENESIS_HASH,
+                closed_through=None,
+                created_at=created_at.isoformat(),
+            )
+            .on_conflict_do_nothing()
+        )
         with self.transaction() as tx:
-            found = tx.connection.execute(
-                sa.select(schema.books.c.book_id).where(
-                    schema.books.c.book_id == book_id
-                )
-            ).first()
-            if found is None:
-                tx.connection.execute(
-                    schema.books.insert().values(
-                        book_id=book_id,
-                        name=name,
-                        currency=currency,
-                        head_seq=0,
-                        head_hash=GENESIS_HASH,
-                        closed_through=None,
-                        created_at=created_at.isoformat(),
-                    )
-                )
+            return bool(tx.connection.execute(statement).rowcount)
 
     def book_exists(self, book_id: str) -> bool:
         with self.reading() as connection:

@@ -552,3 +552,10 @@ def test_entry_with_two_currencies(ledger: Ledger) -> None:
     ledger.post(entry)
     assert ledger.balance("Assets:Bank:Euro").posted == Money.of("2.00", "EUR")
     assert journal_problems(ledger) == []
+
+
+def test_credit_without_patient_limited(ledger: Ledger) -> None:
+    ledger.post(transfer(JAN_5, "50.00", BANK, CREDIT, patient="P-1"))
+    with pytest.raises(BalanceLimitError, match="Liabilities:PatientCredit may not go"):
+        ledger.post(transfer(JAN_5, "60.00", CREDIT, BANK))
+    assert ledger.balance(CREDIT).posted == usd("50.00")
