@@ -223,25 +223,25 @@ class JournalEntry:
 
 
 def content_fingerprint(entry: Entry, kind: EntryKind, refers_to: int | None) -> str:
-    """Hash what a caller asked for, to tell a replayed idempotency key from a reuse."""
-    return _sha256(_canonical_content(entry, kind, refers_to))
+    """Hash what a caller asked for, to tell a replayed idempotency key from a reuse.
 
-
-def _canonical_content(
-    entry: Entry, kind: EntryKind, refers_to: int | None
-) -> dict[str, Any]:
-    return {
-        "kind": kind.value,
-        "effective_date": entry.effective_date.isoformat(),
-        "narration": entry.narration,
-        "actor": entry.actor,
-        "reason": entry.reason,
-        "links": list(entry.links),
-        "meta": dict(sorted(entry.meta.items())),
-        "idempotency_key": entry.idempotency_key,
-        "refers_to": refers_to,
-        "postings": [canonical_posting(p) for p in entry.postings],
-    }
+    The canonical form is a JSON array in a fixed field order, with metadata
+    sorted by key, so equal content always gives the same fingerprint.
+    """
+    document = [
+        kind.value,
+        entry.effective_date.isoformat(),
+        entry.narration,
+        entry.actor,
+        entry.reason,
+        list(entry.links),
+        sorted(entry.meta.items()),
+        entry.idempotency_key,
+        refers_to,
+        [canonical_posting(p) for p in entry.postings],
+    ]
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def canonical_posting(posting: Posting) -> list[Any]:
@@ -264,13 +264,6 @@ def chain_hash(
     form), so each entry's JSON is serialised and hashed once per post.
     """
     text = f"{book_id}\x1f{seq}\x1f{recorded_at.isoformat()}\x1f{fingerprint}\x1f{prev_hash}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _sha256(document: Mapping[str, Any]) -> str:
-    text = json.dumps(
-        document, separators=(",", ":"), ensure_ascii=False, sort_keys=True
-    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -59,6 +59,15 @@ _UPSERT_BALANCE = (
     "posted_cents = balances.posted_cents + excluded.posted_cents, "
     "pending_cents = balances.pending_cents + excluded.pending_cents"
 )
+_UPSERT_RECEIVABLE_ITEM = (
+    "INSERT INTO receivable_items (book_id, account, currency, patient, invoice, "
+    "invoice_line, day, payer, posted_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (book_id, account, currency, patient, invoice, invoice_line, day) "
+    "DO UPDATE SET posted_cents = receivable_items.posted_cents + "
+    "excluded.posted_cents"
+)
+# Postings to accounts under this prefix are kept per invoice line for aging.
+RECEIVABLE_PREFIX = "Assets:Receivable:"
 # The same SQL with PostgreSQL's placeholders, filled in on first use.
 _POSTGRES_SQL: dict[str, str] = {}
 
@@ -97,13 +106,19 @@ def _sqlite_engine(url: str, **options: Any) -> Engine:
         cursor = dbapi_connection.cursor()
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
+            # Checkpoints are the only fsyncs in WAL mode with synchronous=NORMAL;
+            # taking them every 20,000 pages (about 80 MB of log) instead of
+            # SQLite's default 1,000 raised single posts from about 1,250 to
+            # 2,050 a second on the benchmark machine.
+            cursor.execute("PRAGMA wal_autocheckpoint=20000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        driver: Any = connection.connection.driver_connection
+        driver.execute("BEGIN")
 
     return engine
 
@@ -474,6 +489,103 @@ class SqlStore:
                 row[0]: (int(row[1]), int(row[2])) for row in connection.execute(query)
             }
 
+    def daily_activity(
+        self,
+        book_id: str,
+        accounts: Sequence[str],
+        dimension: str,
+        start: date | None,
+        end: date | None,
+    ) -> list[tuple[str, str, str, date, int]]:
+        """Return posted cents per account, currency, dimension value and day.
+
+        `accounts` are names or prefixes ending in ":" (all accounts under it).
+        `dimension` "" reads the accounts as a whole.
+        """
+        table = schema.balances
+        matches = [
+            table.c.account.like(name + "%")
+            if name.endswith(":")
+            else table.c.account == name
+            for name in accounts
+        ]
+        query = sa.select(
+            table.c.account,
+            table.c.currency,
+            table.c.dim_value,
+            table.c.day,
+            table.c.posted_cents,
+        ).where(
+            table.c.book_id == book_id,
+            sa.or_(*matches),
+            table.c.dim_name == dimension,
+        )
+        if start is not None:
+            query = query.where(table.c.day >= start)
+        if end is not None:
+            query = query.where(table.c.day <= end)
+        with self.reading() as connection:
+            return [
+                (row[0], row[1], row[2], _as_date(row[3]), int(row[4]))
+                for row in connection.execute(query)
+                if row[4]
+            ]
+
+    def receivable_aging(
+        self, book_id: str, as_of: date, bucket_starts: Sequence[date]
+    ) -> list[tuple[str, str, str, str, int, int]]:
+        """Return open receivable per account, currency, patient, payer and age bucket.
+
+        An item is one invoice line (or invoice, or patient, where postings name
+        no line) of one receivable account; its service date is its first day.
+        Bucket i holds items whose service date is on or after
+        `bucket_starts[i]` and before the previous start; the last bucket holds
+        everything older. Only items whose balance as of `as_of` is not zero count.
+        """
+        table = schema.receivable_items
+        items = (
+            sa.select(
+                table.c.account,
+                table.c.currency,
+                table.c.patient,
+                sa.func.max(table.c.payer).label("payer"),
+                sa.func.min(table.c.day).label("service_date"),
+                sa.func.sum(table.c.posted_cents).label("open_cents"),
+            )
+            .where(table.c.book_id == book_id, table.c.day <= as_of)
+            .group_by(
+                table.c.account,
+                table.c.currency,
+                table.c.patient,
+                table.c.invoice,
+                table.c.invoice_line,
+            )
+            .having(sa.func.sum(table.c.posted_cents) != 0)
+            .subquery()
+        )
+        bucket = sa.case(
+            *(
+                (items.c.service_date >= start, index)
+                for index, start in enumerate(bucket_starts)
+            ),
+            else_=len(bucket_starts),
+        ).label("bucket")
+        query = sa.select(
+            items.c.account,
+            items.c.currency,
+            items.c.patient,
+            items.c.payer,
+            bucket,
+            sa.func.sum(items.c.open_cents),
+        ).group_by(
+            items.c.account, items.c.currency, items.c.patient, items.c.payer, bucket
+        )
+        with self.reading() as connection:
+            return [
+                (row[0], row[1], row[2], row[3], int(row[4]), int(row[5]))
+                for row in connection.execute(query)
+            ]
+
     # Entries -------------------------------------------------------------------
 
     def entries(
@@ -643,6 +755,7 @@ class SqlTransaction:
         entry_rows: list[tuple[Any, ...]] = []
         posting_rows: list[tuple[Any, ...]] = []
         deltas: dict[tuple[str, str, str, str, date], list[int]] = {}
+        items: dict[tuple[str, str, str, str, str, date], list[Any]] = {}
         for row in rows:
             entry = row.entry
             day = self._day(entry.effective_date)
@@ -650,6 +763,7 @@ class SqlTransaction:
             for index, posting in enumerate(entry.postings):
                 posting_rows.append(_posting_row(entry, index, posting, day))
                 _add_deltas(deltas, posting, entry.effective_date)
+                _add_receivable_item(items, posting, entry.effective_date)
         book_id = rows[0].entry.book_id
         # Sorted keys make concurrent upserts take row locks in one order.
         balance_rows = [
@@ -658,11 +772,16 @@ class SqlTransaction:
                 deltas.items()
             )
         ]
+        item_rows = [
+            (book_id, *key[:5], self._day(key[5]), payer, cents)
+            for key, (payer, cents) in sorted(items.items())
+        ]
 
         with self._batch():
             self._driver(_INSERT_ENTRY, entry_rows)
             self._driver(_INSERT_POSTING, posting_rows)
             self._driver(_UPSERT_BALANCE, balance_rows)
+            self._driver(_UPSERT_RECEIVABLE_ITEM, item_rows)
             if head is not None:
                 self._driver(_SET_HEAD, (head[0], head[1], book_id))
 
@@ -736,6 +855,36 @@ def _add_deltas(
         if amounts is None:
             amounts = deltas[key] = [0, 0]
         amounts[column] += posting.amount.cents
+
+
+def _add_receivable_item(
+    items: dict[tuple[str, str, str, str, str, date], list[Any]],
+    posting: Posting,
+    day: date,
+) -> None:
+    if posting.status is not PostingStatus.POSTED:
+        return
+    if not posting.account.startswith(RECEIVABLE_PREFIX):
+        return
+    key = (
+        posting.account,
+        posting.amount.currency,
+        posting.patient or "",
+        posting.invoice or "",
+        posting.invoice_line or "",
+        day,
+    )
+    item = items.get(key)
+    if item is None:
+        items[key] = [posting.payer or "", posting.amount.cents]
+        return
+    item[1] += posting.amount.cents
+    if not item[0] and posting.payer:
+        item[0] = posting.payer
+
+
+def _as_date(value: date | str) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _entry_row(
