@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
 
-from ona_ledger.errors import LedgerError
+from ona_ledger.errors import InvalidInputError, LedgerError
 from ona_ledger.ledger import Ledger
-from ona_ledger.store import default_db_url, open_ledger
+from ona_ledger.store import SqlStore, create_engine, default_db_url, open_ledger
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 
@@ -43,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ValidationError,
         FileNotFoundError,
         json.JSONDecodeError,
+        sa_exc.ArgumentError,
     ) as error:
         print(f"ona-ledger: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -71,6 +74,13 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--out", default="ona-demo", help="output folder; default: ./ona-demo"
     )
+    demo.add_argument(
+        "--processor",
+        choices=["simulator", "stripe-fake"],
+        default="simulator",
+        help="card processor: the offline simulator (default) or the Stripe "
+        "adapter against a local fake Stripe on 127.0.0.1",
+    )
     demo.set_defaults(handler=_demo)
 
     init = commands.add_parser(
@@ -86,15 +96,90 @@ def _build_parser() -> argparse.ArgumentParser:
     post.add_argument("--fees", required=True, help="fee schedule CSV")
     post.set_defaults(handler=_post_visits)
 
+    era = commands.add_parser(
+        "post-era",
+        parents=[common],
+        help="post an X12 835 remittance; queue denials and unknown claims",
+    )
+    era.add_argument("file", help="X12 835 file (005010X221A1)")
+    era.add_argument(
+        "--allow-count-mismatch",
+        action="store_true",
+        help="accept SE01, GE01 and IEA01 counts that disagree with the file",
+    )
+    era.set_defaults(handler=_post_era)
+
     report = commands.add_parser("report", parents=[common], help="print a report")
-    report.add_argument("name", choices=["trial-balance", "providers"])
+    report.add_argument(
+        "name",
+        choices=[
+            "trial-balance",
+            "providers",
+            "income-statement",
+            "balance-sheet",
+            "aging",
+            "revenue",
+            "splits",
+            "kpis",
+            "daily-close",
+        ],
+    )
     report.add_argument(
         "--as-of", type=_parse_date, default=None, help="last day included (YYYY-MM-DD)"
+    )
+    report.add_argument(
+        "--start", type=_parse_date, default=None, help="first day (YYYY-MM-DD)"
+    )
+    report.add_argument(
+        "--end", type=_parse_date, default=None, help="last day (YYYY-MM-DD)"
+    )
+    report.add_argument(
+        "--by",
+        default="provider",
+        choices=["provider", "code", "location", "payer"],
+        help="revenue: the dimension rows are grouped by",
+    )
+    report.add_argument(
+        "--period",
+        default="month",
+        choices=["day", "week", "month"],
+        help="revenue: the length of each row's period",
+    )
+    report.add_argument(
+        "--split",
+        action="append",
+        default=[],
+        metavar="PROVIDER=SHARE[:charges]",
+        help="splits: a provider's share (0-1) of collections, or of charges",
+    )
+    report.add_argument(
+        "--png", type=Path, default=None, help="aging, revenue: also write a chart"
+    )
+    report.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="aging: the largest N rows of each table",
     )
     report.set_defaults(handler=_report)
 
     export = commands.add_parser("export", parents=[common], help="export the ledger")
-    export.add_argument("format", choices=["beancount"])
+    export.add_argument("format", choices=["beancount", "csv", "quickbooks", "xero"])
+    export.add_argument(
+        "--account-map",
+        type=Path,
+        default=None,
+        help="quickbooks, xero: CSV of account,name or account,code",
+    )
+    export.add_argument(
+        "--tax-rate", default=None, help="xero: the tax rate name on every line"
+    )
+    export.add_argument(
+        "--date-format",
+        default="us",
+        choices=["us", "day-first"],
+        help="quickbooks: MM/DD/YYYY (us) or DD/MM/YYYY",
+    )
     export.add_argument(
         "--out", default=None, help="file to write; default: standard output"
     )
@@ -108,6 +193,139 @@ def _build_parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify", parents=[common], help="walk the hash chain")
     verify.set_defaults(handler=_verify)
+
+    autopay = commands.add_parser(
+        "run-autopay",
+        parents=[common],
+        help="charge the payment-plan and membership instalments due",
+    )
+    autopay.add_argument(
+        "--as-of", type=_parse_date, required=True, help="charge what is due by this day (YYYY-MM-DD)"
+    )
+    autopay.add_argument(
+        "--processor",
+        choices=["simulator"],
+        default="simulator",
+        help="card processor; only the offline simulator until the Stripe adapter lands",
+    )
+    autopay.add_argument(
+        "--test-card",
+        action="append",
+        default=[],
+        metavar="NUMBER",
+        help="simulator only: a test card number whose token plans may hold; repeatable",
+    )
+    autopay.set_defaults(handler=_run_autopay)
+
+    statement = commands.add_parser(
+        "import-statement",
+        parents=[common],
+        help="store bank statement lines (OFX or CSV); lines already stored are skipped",
+    )
+    statement.add_argument("file", help="the bank's OFX or CSV export")
+    statement.add_argument(
+        "--format",
+        choices=["ofx", "csv"],
+        default=None,
+        help="file format; default: from the file name's extension",
+    )
+    statement.add_argument(
+        "--csv-layout",
+        default="chase_checking",
+        help="CSV column layout: chase_checking or wells_fargo; default: chase_checking",
+    )
+    statement.add_argument(
+        "--bank-account-id",
+        default=None,
+        help="bank account id of a CSV's lines; default: the file name without extension",
+    )
+    statement.add_argument(
+        "--account",
+        default="Assets:Bank:Operating",
+        help="ledger account the statement belongs to; default: Assets:Bank:Operating",
+    )
+    statement.set_defaults(handler=_import_statement)
+
+    reconcile = commands.add_parser(
+        "reconcile",
+        parents=[common],
+        help="match statement lines to the ledger; exit 1 while differences remain",
+    )
+    reconcile.add_argument(
+        "--account",
+        default="Assets:Bank:Operating",
+        help="ledger bank account; default: Assets:Bank:Operating",
+    )
+    reconcile.add_argument(
+        "--confirm",
+        action="append",
+        default=[],
+        metavar="FITID",
+        help="post the suggested entry of this fee, interest or returned-item line "
+        "(repeatable)",
+    )
+    reconcile.set_defaults(handler=_reconcile)
+
+    claims = commands.add_parser(
+        "claims", help="draft, scrub and send insurance claims of signed visits"
+    )
+    claim_commands = claims.add_subparsers(dest="claims_command", required=True)
+    clinic = argparse.ArgumentParser(add_help=False)
+    clinic.add_argument(
+        "--clinic",
+        required=True,
+        help="clinic JSON file: billing provider, providers, payers, 837P envelope, demographics",
+    )
+    scrub = claim_commands.add_parser(
+        "scrub",
+        parents=[common, clinic],
+        help="draft the claims of insured visits and scrub every unsent one",
+    )
+    scrub.add_argument(
+        "--today",
+        type=_parse_date,
+        default=None,
+        help="send date for the filing limits (YYYY-MM-DD); default: today",
+    )
+    scrub.set_defaults(handler=_claims_scrub)
+    batch = claim_commands.add_parser(
+        "837P",
+        parents=[common, clinic],
+        help="write the scrubbed claims into one X12 837P file and mark them submitted",
+    )
+    batch.add_argument("--out", required=True, help="837P file to write")
+    batch.set_defaults(handler=_claims_837p)
+    form = claim_commands.add_parser(
+        "cms1500", parents=[common, clinic], help="write a claim as a CMS-1500 PDF"
+    )
+    form.add_argument("claim", help="claim id (the visit id)")
+    form.add_argument("--out", required=True, help="PDF file to write")
+    form.add_argument(
+        "--signed-on",
+        type=_parse_date,
+        default=None,
+        help="date printed in items 12, 13 and 31 (YYYY-MM-DD); default: today",
+    )
+    form.add_argument(
+        "--data-only",
+        action="store_true",
+        help="print only the values, for the red pre-printed form",
+    )
+    form.add_argument(
+        "--offset",
+        default="0,0",
+        help="RIGHT,DOWN shift of every value in points (72 to the inch) to match the printer",
+    )
+    form.set_defaults(handler=_claims_cms1500)
+
+    superbill = commands.add_parser(
+        "superbill",
+        parents=[common, clinic],
+        help="write a superbill PDF of a self-pay invoice for the patient's insurer or HSA",
+    )
+    superbill.add_argument("invoice", help="invoice id, such as INV-V-2026-0301")
+    superbill.add_argument("--out", required=True, help="PDF file to write")
+    superbill.set_defaults(handler=_superbill)
     return parser
 
 
@@ -131,13 +349,32 @@ def _open(args: argparse.Namespace, create: bool = False) -> Ledger:
 
 
 def _open_existing(url: str, book: str) -> Ledger:
-    ledger = open_ledger(url, book, create=False)
-    store: Any = ledger.store
-    if hasattr(store, "book_exists") and not store.book_exists(book):
+    """Open a book that `init` created; a missing file, schema or book is a usage error."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    is_sqlite_file = parsed.drivername.startswith("sqlite") and database not in (
+        "",
+        ":memory:",
+    )
+    if is_sqlite_file and not Path(database).exists():
+        # Checked first because connecting would create an empty file.
         raise UsageError(
-            f"book {book} does not exist in {url}; run `ona-ledger init` first"
+            f"database file {database} does not exist; run `ona-ledger init` first"
         )
-    return ledger
+    store = SqlStore(create_engine(url))
+    try:
+        exists = store.book_exists(book)
+    except (sa_exc.OperationalError, sa_exc.ProgrammingError):
+        raise UsageError(
+            f"database {parsed.render_as_string(hide_password=True)} has no ona-ledger "
+            "tables; run `ona-ledger init` first"
+        ) from None
+    if not exists:
+        raise UsageError(
+            f"book {book} does not exist in {parsed.render_as_string(hide_password=True)}; "
+            "run `ona-ledger init` first"
+        )
+    return Ledger(store, book)
 
 
 def _emit(args: argparse.Namespace, document: Any, text: str) -> None:
@@ -150,7 +387,7 @@ def _emit(args: argparse.Namespace, document: Any, text: str) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from ona_ledger.demo import format_demo, run_demo
 
-    result = run_demo(Path(args.out))
+    result = run_demo(Path(args.out), processor_name=args.processor)
     ok = result.chain_ok and not result.beancount_errors and result.beancount_matches
     document = {
         "events": result.log,
@@ -185,7 +422,7 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _post_visits(args: argparse.Namespace) -> int:
-    from ona_ledger.billing.charges import sign_visit
+    from ona_ledger.billing.charges import price_lines, sign_visit
     from ona_ledger.billing.fees import FeeSchedule
     from ona_ledger.billing.visits import Visit
 
@@ -194,6 +431,14 @@ def _post_visits(args: argparse.Namespace) -> int:
     visits = [Visit.model_validate(item) for item in items]
     fees = FeeSchedule.from_csv(args.fees)
     ledger = _open(args)
+    # Check every visit before posting any, so a bad file posts nothing.
+    for visit in visits:
+        if visit.book_id != ledger.book_id:
+            raise UsageError(
+                f"visit {visit.visit_id} belongs to book {visit.book_id}, not "
+                f"{ledger.book_id}; pass --book {visit.book_id}"
+            )
+        price_lines(visit, fees)
     results = []
     for visit in visits:
         signed = sign_visit(ledger, visit, fees, actor=visit.provider.provider_id)
@@ -215,6 +460,45 @@ def _post_visits(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _post_era(args: argparse.Namespace) -> int:
+    from ona_ledger.claims import queues
+    from ona_ledger.claims.era import read_835
+    from ona_ledger.claims.posting import (
+        format_outcome,
+        outcome_document,
+        post_remittance_file,
+    )
+
+    remittance_file = read_835(
+        args.file, strict_counts=not args.allow_count_mismatch
+    )
+    ledger = _open(args)
+    outcomes = post_remittance_file(ledger, remittance_file, actor="post-era")
+    denial_keys = {key for o in outcomes for c in o.claims for key in c.denials}
+    unmatched_keys = {key for o in outcomes for c in o.claims for key in c.unmatched}
+    unmatched_keys |= {
+        item["key"]
+        for item in queues.list_unmatched(ledger)
+        if any(item["trace_number"] == o.trace_number for o in outcomes)
+    }
+    denials = [i for i in queues.list_denials(ledger) if i["key"] in denial_keys]
+    unmatched = [
+        i for i in queues.list_unmatched(ledger) if i["key"] in unmatched_keys
+    ]
+    text = [line for outcome in outcomes for line in format_outcome(outcome)]
+    text += ["", f"Denials queued: {len(denials)}"]
+    text += [line for item in denials for line in queues.format_denial(item)]
+    text += ["", f"Unmatched, held in suspense: {len(unmatched)}"]
+    text += [line for item in unmatched for line in queues.format_unmatched(item)]
+    document = {
+        "remittances": [outcome_document(outcome) for outcome in outcomes],
+        "denials": denials,
+        "unmatched": unmatched,
+    }
+    _emit(args, document, "\n".join(text))
+    return EXIT_OK
+
+
 def _money(cents: int) -> str:
     from ona_ledger.money import Money
 
@@ -223,6 +507,23 @@ def _money(cents: int) -> str:
 
 def _report(args: argparse.Namespace) -> int:
     ledger = _open(args)
+    if args.name not in ("trial-balance", "providers"):
+        from ona_ledger.reports.commands import ReportOptions, run_report
+
+        options = ReportOptions(
+            today=ledger.clock().date(),
+            as_of=args.as_of,
+            start=args.start,
+            end=args.end,
+            group_by=args.by,
+            period=args.period,
+            splits=tuple(args.split),
+            png=args.png,
+            limit=args.limit,
+        )
+        output = run_report(ledger, args.name, options)
+        _emit(args, output.document, output.text)
+        return EXIT_OK if output.ok else EXIT_PROBLEM
     if args.name == "trial-balance":
         from ona_ledger.reports.trial_balance import format_trial_balance, trial_balance
 
@@ -265,6 +566,26 @@ def _export(args: argparse.Namespace) -> int:
     from ona_ledger.export.beancount import export_beancount
 
     ledger = _open(args)
+    if args.format != "beancount":
+        from ona_ledger.export.commands import run_export
+
+        if not args.out:
+            raise InvalidInputError(
+                f"export {args.format} needs --out FILE; it writes a file, not standard output"
+            )
+        written = run_export(
+            ledger,
+            args.format,
+            Path(args.out),
+            start=args.start,
+            end=args.end,
+            account_map=args.account_map,
+            tax_rate=args.tax_rate,
+            date_format=args.date_format,
+        )
+        names = [str(path) for path in written]
+        _emit(args, {"written": names}, "wrote " + ", ".join(names))
+        return EXIT_OK
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:
             export_beancount(ledger, handle, start=args.start, end=args.end)
@@ -293,6 +614,199 @@ def _verify(args: argparse.Namespace) -> int:
     _emit(args, document, text)
     return EXIT_OK if result.ok else EXIT_PROBLEM
 
+
+def _claims_scrub(args: argparse.Namespace) -> int:
+    from ona_ledger.claims.from_visit import load_clinic
+    from ona_ledger.claims.lifecycle import draft_claims, scrub_claims
+
+    clinic = load_clinic(args.clinic)
+    ledger = _open(args)
+    draft_claims(ledger, clinic.config)
+    today = args.today or ledger.clock().date()
+    results = scrub_claims(ledger, clinic.rules, today=today)
+    document = [
+        {
+            "claim": result.claim_id,
+            "passed": result.passed,
+            "findings": [
+                {
+                    "severity": f.severity.value,
+                    "field": f.field,
+                    "rule": f.rule,
+                    "message": f.message,
+                    "fix": f.fix,
+                }
+                for f in result.findings
+            ],
+        }
+        for result in results
+    ]
+    lines = []
+    for result in results:
+        verdict = "scrubbed clean" if result.passed else "blocked"
+        lines.append(f"claim {result.claim_id}: {verdict}")
+        lines += [f"  {finding}" for finding in result.findings]
+    blocked = sum(1 for result in results if not result.passed)
+    lines.append(f"{len(results)} claims scrubbed, {blocked} blocked")
+    _emit(args, document, "\n".join(lines))
+    return EXIT_PROBLEM if blocked else EXIT_OK
+
+
+def _claims_837p(args: argparse.Namespace) -> int:
+    from ona_ledger.claims.from_visit import load_clinic
+    from ona_ledger.claims.lifecycle import submit_claims
+
+    clinic = load_clinic(args.clinic)
+    ledger = _open(args)
+    written = submit_claims(
+        ledger,
+        clinic.demographics,
+        clinic.config.interchange,
+        Path(args.out),
+        now=ledger.clock(),
+    )
+    document = {
+        "file": args.out,
+        "interchange_control_number": written.interchange_control_number,
+        "group_control_number": written.group_control_number,
+        "transactions": [
+            {
+                "control_number": t.control_number,
+                "payer": t.payer_id,
+                "claims": list(t.claim_ids),
+            }
+            for t in written.transactions
+        ],
+    }
+    text = [
+        f"wrote {args.out}: interchange {written.interchange_control_number:09d}, "
+        f"group {written.group_control_number}"
+    ]
+    text += [
+        f"  transaction {t.control_number:04d} to payer {t.payer_id}: "
+        f"{', '.join(t.claim_ids)} submitted"
+        for t in written.transactions
+    ]
+    _emit(args, document, "\n".join(text))
+    return EXIT_OK
+
+
+def _claims_cms1500(args: argparse.Namespace) -> int:
+    from ona_ledger.claims.cms1500 import render_cms1500
+    from ona_ledger.claims.from_visit import load_clinic
+    from ona_ledger.claims.lifecycle import get_claim
+
+    try:
+        right, down = (float(part) for part in args.offset.split(","))
+    except ValueError:
+        raise UsageError(
+            f"offset {args.offset!r} is invalid; give RIGHT,DOWN in points, such as 3,-1.5"
+        ) from None
+    clinic = load_clinic(args.clinic)
+    ledger = _open(args)
+    claim = get_claim(ledger, args.claim).claim
+    pdf = render_cms1500(
+        claim,
+        clinic.demographics,
+        signed_on=args.signed_on or ledger.clock().date(),
+        full_form=not args.data_only,
+        offset_points=(right, down),
+    )
+    Path(args.out).write_bytes(pdf)
+    document = {"file": args.out, "claim": claim.claim_id, "status": claim.status}
+    _emit(args, document, f"wrote {args.out}: CMS-1500 of claim {claim.claim_id}")
+    return EXIT_OK
+
+
+def _superbill(args: argparse.Namespace) -> int:
+    from ona_ledger.claims.from_visit import load_clinic, superbill_from_invoice
+    from ona_ledger.claims.superbill import render_superbill
+
+    clinic = load_clinic(args.clinic)
+    ledger = _open(args)
+    superbill = superbill_from_invoice(
+        ledger, args.invoice, clinic, issued_on=ledger.clock().date()
+    )
+    Path(args.out).write_bytes(render_superbill(superbill, clinic.demographics))
+    document = {
+        "file": args.out,
+        "invoice": args.invoice,
+        "total_fees": str(superbill.total_fees),
+        "amount_paid": str(superbill.amount_paid),
+        "paid_in_full": superbill.paid_in_full,
+    }
+    state = "paid in full" if superbill.paid_in_full else f"{superbill.balance_due} due"
+    text = (
+        f"wrote {args.out}: superbill of {args.invoice}, {superbill.total_fees} "
+        f"charged, {superbill.amount_paid} paid, {state}"
+    )
+    _emit(args, document, text)
+    return EXIT_OK
+
+
+
+def _import_statement(args: argparse.Namespace) -> int:
+    from ona_ledger.reconcile.statements import CSV_PRESETS, read_csv, read_ofx
+    from ona_ledger.reconcile.store import import_statement
+
+    path = Path(args.file)
+    kind = args.format or ("csv" if path.suffix.lower() == ".csv" else "ofx")
+    if kind == "csv":
+        layout = CSV_PRESETS.get(args.csv_layout)
+        if layout is None:
+            raise UsageError(
+                f"CSV layout {args.csv_layout!r} is unknown; use one of "
+                f"{', '.join(sorted(CSV_PRESETS))}"
+            )
+        imported = read_csv(path, layout, args.bank_account_id or path.stem)
+    else:
+        imported = read_ofx(path)
+    result = import_statement(_open(args), imported, account=args.account)
+    document = {
+        "source": result.source,
+        "account": result.account,
+        "added": len(result.added),
+        "already_stored": len(result.duplicates),
+        "rejected": [
+            {"position": r.position, "fitid": r.fitid, "reason": r.reason}
+            for r in result.rejected
+        ],
+    }
+    text = (
+        f"{result.source}: {len(result.added)} lines added to {result.account}, "
+        f"{len(result.duplicates)} already stored, {len(result.rejected)} rejected"
+    )
+    text += "".join(
+        f"\n  rejected transaction {r.position} (FITID {r.fitid or 'missing'}): {r.reason}"
+        for r in result.rejected
+    )
+    _emit(args, document, text)
+    return EXIT_OK
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from ona_ledger.reconcile.report import confirm_difference, reconcile
+
+    ledger = _open(args)
+    for fitid in args.confirm:
+        confirm_difference(ledger, fitid, account=args.account, actor="cli")
+    report = reconcile(ledger, args.account)
+    _emit(args, report.to_dict(), "\n".join(report.summary_lines()))
+    return EXIT_OK if report.is_clean else EXIT_PROBLEM
+
+
+def _run_autopay(args: argparse.Namespace) -> int:
+    from ona_ledger.plans.autopay import run_autopay
+    from ona_ledger.processors.simulator import SimulatorProcessor
+
+    processor = SimulatorProcessor()
+    for number in args.test_card:
+        processor.tokenize(number)
+    report = run_autopay(_open(args), processor, args.as_of)
+    document = report.as_json()
+    text = "\n".join(f"{name}: {value}" for name, value in document.items())
+    _emit(args, document, text)
+    return EXIT_PROBLEM if report.errors else EXIT_OK
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -31,11 +31,16 @@ from ona_ledger.billing.payments import (
 )
 from ona_ledger.billing.statements import patient_balance
 from ona_ledger.billing.visits import Visit
+from ona_ledger.claims.demo_step import run_claims_step
+from ona_ledger.claims.remittance_demo import run_remittance_step
 from ona_ledger.errors import PaymentDeclinedError
 from ona_ledger.export.beancount import check_with_beancount, write_beancount_file
 from ona_ledger.ledger import Ledger
 from ona_ledger.money import Money
+from ona_ledger.plans.demo import run_plans_demo
 from ona_ledger.processors.simulator import SimulatorProcessor
+from ona_ledger.reconcile.demo_step import run_reconcile_step
+from ona_ledger.reports.demo_step import run_revenue_step
 from ona_ledger.reports.providers import provider_revenue
 from ona_ledger.reports.trial_balance import format_trial_balance, trial_balance
 from ona_ledger.store import open_ledger
@@ -66,10 +71,20 @@ class DemoResult:
     beancount_errors: list[str] = field(default_factory=list)
     beancount_matches: bool = False
     chain_ok: bool = False
+    claims: list[str] = field(default_factory=list)
+    reconciliation: list[str] = field(default_factory=list)
+    remittance: list[str] = field(default_factory=list)
+    revenue: list[str] = field(default_factory=list)
 
 
-def run_demo(out_dir: Path, examples: Path = EXAMPLES) -> DemoResult:
-    """Replay the example clinic's week into a fresh SQLite ledger in `out_dir`."""
+def run_demo(
+    out_dir: Path, examples: Path = EXAMPLES, processor_name: str = "simulator"
+) -> DemoResult:
+    """Replay the example clinic's week into a fresh SQLite ledger in `out_dir`.
+
+    With `processor_name` "stripe-fake" a last step pays an invoice through the
+    Stripe adapter against a local fake Stripe on 127.0.0.1.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     db_path = out_dir / "demo.db"
     for stale in out_dir.glob("demo.db*"):
@@ -91,6 +106,14 @@ def run_demo(out_dir: Path, examples: Path = EXAMPLES) -> DemoResult:
         note = f"  ({event['note']})" if event.get("note") else ""
         result.log.append(f"{event['day']}  {line}{note}")
 
+    result.claims = run_claims_step(ledger, examples, out_dir)
+    result.reconciliation = run_reconcile_step(ledger, examples)
+    result.remittance = run_remittance_step(ledger, examples)
+    result.log += run_plans_demo(ledger, processor, clock)
+    if processor_name == "stripe-fake":
+        from ona_ledger.processors.stripe_demo import run_stripe_fake_step
+
+        result.log += [f"{clock.day}  {line}" for line in run_stripe_fake_step(ledger, fees)]
     invoice_ids = sorted(
         {
             e["visit"]["invoice_id"]
@@ -114,6 +137,9 @@ def run_demo(out_dir: Path, examples: Path = EXAMPLES) -> DemoResult:
         for account, amount in closing.items()
     )
     result.chain_ok = ledger.verify().ok
+    result.revenue = run_revenue_step(
+        ledger, out_dir, start=date(2026, 3, 1), as_of=clock.day
+    )
     return result
 
 
@@ -338,6 +364,12 @@ def format_demo(result: DemoResult) -> str:
         out.append(
             f"  {row.provider:<10}{row.charges!s:>10}{row.collections!s:>11}{row.adjustments!s:>10}"
         )
+    out += ["", "Claims"] + [f"  {line}" for line in result.claims]
+    out += ["", "Bank reconciliation, March 2026"]
+    out += [f"  {line}" for line in result.reconciliation]
+    out += ["", "Remittance (835)"]
+    out += [f"  {line}" if line else "" for line in result.remittance]
+    out += ["", "Revenue"] + [f"  {line}" if line else "" for line in result.revenue]
     out += [""]
     verdict = (
         "no errors"

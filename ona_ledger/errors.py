@@ -83,6 +83,10 @@ class PaymentError(InvalidInputError):
     """A payment, refund or adjustment that breaks a billing rule."""
 
 
+class PlanError(InvalidInputError):
+    """A payment plan, membership, package or gift card request that breaks a rule."""
+
+
 class PaymentDeclinedError(LedgerError):
     """A card the processor declined; carries the decline code and its category."""
 
@@ -90,6 +94,14 @@ class PaymentDeclinedError(LedgerError):
         super().__init__(message)
         self.decline_code = decline_code
         self.category = category
+
+
+class ProcessorError(LedgerError):
+    """A card processor that could not be reached or rejected a request; retry with the same idempotency key."""
+
+
+class WebhookSignatureError(InvalidInputError):
+    """A webhook whose signature header does not verify over its raw body."""
 
 
 class InvalidCodeError(InvalidInputError):
@@ -133,3 +145,15 @@ class RemittanceFormatError(InvalidInputError):
 
 class RemittanceBalanceError(InvalidInputError):
     """An 835 remittance whose amounts do not balance: a line, a claim or the payment."""
+
+
+class RemittancePostingError(InvalidInputError):
+    """An 835 remittance that parses and balances but cannot be posted as given."""
+
+
+class QueueItemError(InvalidInputError):
+    """A correction or unmatched-remittance queue action on a missing or closed item."""
+
+
+class ExportMappingError(InvalidInputError):
+    """An export format needs an account code or name the account map lacks."""

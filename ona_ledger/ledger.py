@@ -202,6 +202,23 @@ class LedgerStore(Protocol):
         self, book_id: str, seqs: Sequence[int]
     ) -> dict[int, JournalEntry]: ...
 
+    def daily_activity(
+        self,
+        book_id: str,
+        accounts: Sequence[str],
+        dimension: str,
+        start: date | None,
+        end: date | None,
+    ) -> list[tuple[str, str, str, date, int]]: ...
+
+    def receivable_aging(
+        self,
+        book_id: str,
+        as_of: date,
+        bucket_starts: Sequence[date],
+        accounts: Sequence[str],
+    ) -> list[tuple[str, str, str, int, tuple[int, ...]]]: ...
+
 
 class Ledger:
     """One book's ledger: the only way entries enter the journal.

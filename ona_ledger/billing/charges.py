@@ -293,7 +293,9 @@ def _charge_postings(
         if to_credit.cents:
             # The credit keeps the line's dimensions, so per-provider collections
             # drop by what was paid on a line that no longer exists.
-            postings.append(Posting.with_dimensions(PATIENT_CREDIT, -to_credit, line_dims))
+            postings.append(
+                Posting.with_dimensions(PATIENT_CREDIT, -to_credit, line_dims)
+            )
     return postings
 
 
@@ -336,7 +338,11 @@ def _check_amendment(signed_before: Visit, visit: Visit) -> None:
 
 def _coverage_text(visit: Visit) -> str:
     coverage = visit.coverage
-    return f"insured by {coverage.payer_id}" if isinstance(coverage, Insured) else "self-pay"
+    return (
+        f"insured by {coverage.payer_id}"
+        if isinstance(coverage, Insured)
+        else "self-pay"
+    )
 
 
 def _charge_date(ledger: Ledger, date_of_service: date) -> date:

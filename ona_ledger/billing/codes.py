@@ -20,7 +20,7 @@ def npi_is_valid(npi: str) -> bool:
     The '80840' prefix is the ISO card issuer number of US health identifiers, as
     CMS's NPI check-digit rule states.
     """
-    if len(npi) != 10 or not npi.isdigit():
+    if len(npi) != 10 or not (npi.isascii() and npi.isdigit()):
         return False
     digits = [int(c) for c in "80840" + npi[:9]]
     total = 0

@@ -442,8 +442,8 @@ def credit_draw_postings(
                 continue
             if posting.status is not PostingStatus.POSTED:
                 continue
-            held = by_invoice.get(posting.invoice, Money.zero())
-            by_invoice[posting.invoice] = held - posting.amount
+            credit_on_invoice = by_invoice.get(posting.invoice, Money.zero())
+            by_invoice[posting.invoice] = credit_on_invoice - posting.amount
     order = sorted(
         by_invoice,
         key=lambda invoice: (
@@ -458,10 +458,12 @@ def credit_draw_postings(
         part = min(remaining, by_invoice[invoice])
         if part.cents <= 0:
             continue
-        postings.append(Posting(PATIENT_CREDIT, part, patient=patient_id, invoice=invoice))
+        postings.append(
+            Posting(PATIENT_CREDIT, part, patient=patient_id, invoice=invoice)
+        )
         remaining = remaining - part
     if remaining.cents:
-        # More than the credit held: the balance limit on patient credit rejects it.
+        # More than the patient has in credit: the balance limit rejects the post.
         postings.append(Posting(PATIENT_CREDIT, remaining, patient=patient_id))
     return postings
 
@@ -626,12 +628,12 @@ def _check_same_payment(
 ) -> None:
     """Raise unless a replayed payment id carries the details it was posted with."""
     posted = (record["patient_id"], Money.of(record["amount"]), record["method"])
-    asked = (patient_id, tender.amount, tender.method.value)
-    if posted != asked:
+    requested = (patient_id, tender.amount, tender.method.value)
+    if posted != requested:
         raise PaymentError(
             f"payment {record['payment_id']} was already posted for patient "
-            f"{posted[0]}, {posted[1]} by {posted[2]}; this call asks for patient "
-            f"{asked[0]}, {asked[1]} by {asked[2]}. Use a new payment id"
+            f"{posted[0]}, {posted[1]} by {posted[2]}; this call requests patient "
+            f"{requested[0]}, {requested[1]} by {requested[2]}. Use a new payment id"
         )
 
 
@@ -724,7 +726,9 @@ def _undo_charges_on_error(
                 charge.processor_id,
             )
             processor.refund(
-                charge.processor_id, charge.amount, f"{book_id}:undo:{charge.processor_id}"
+                charge.processor_id,
+                charge.amount,
+                f"{book_id}:undo:{charge.processor_id}",
             )
         raise
 
@@ -886,7 +890,9 @@ def _refund_postings(
     for earlier in record["refunds"]:
         credit_taken_before = credit_taken_before + Money.of(earlier["from_credit"])
         for line, part in earlier["reopened"].items():
-            reopened_before[line] = reopened_before.get(line, Money.zero()) + Money.of(part)
+            reopened_before[line] = reopened_before.get(line, Money.zero()) + Money.of(
+                part
+            )
     credit_available = ledger.balance(PATIENT_CREDIT, patient=patient_id).posted
     from_credit = max(
         min(remaining, credit_given - credit_taken_before, credit_available),

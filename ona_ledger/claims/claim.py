@@ -43,6 +43,10 @@ MAX_LINES_837P: Final = 50
 def _to_money(value: Any) -> Money:
     if isinstance(value, Money):
         return value
+    if isinstance(value, str) and " " in value.strip():
+        # The serialized form "12.34 USD", so that a dumped claim validates again.
+        amount, currency = value.split()
+        return Money.of(amount, currency)
     if isinstance(value, (str, Decimal)):
         return Money.of(value)
     if isinstance(value, float):

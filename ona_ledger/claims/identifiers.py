@@ -1,26 +1,22 @@
-"""Format checks for the identifiers on a claim: NPI, tax id, ICD-10-CM, CPT and HCPCS."""
+"""Checks and normal forms of the identifiers on a claim: NPI, tax id, ICD-10-CM, CPT and HCPCS.
+
+The format rules shared with visits live in ona_ledger.billing.codes; this
+module adds normalizing, the typed errors and the checks only claims need.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Final
 
+from ona_ledger.billing.codes import (
+    icd10_cm_is_valid,
+    modifier_is_valid,
+    npi_is_valid,
+    procedure_code_is_valid,
+)
 from ona_ledger.errors import InvalidCodeError
 
-# An NPI's check digit is the Luhn check digit of the nine leading digits
-# prefixed with 80840, the card issuer prefix reserved for US health
-# identifiers, as CMS specifies for the NPI.
-_NPI_PREFIX: Final = "80840"
-
-# ICD-10-CM: a letter, a digit, a digit or letter (C4A, M1A, Z3A), then up to
-# four more characters after an optional dot. The dot is not sent in X12.
-_ICD10CM: Final = re.compile(r"^([A-Z][0-9][0-9A-Z])\.?([0-9A-Z]{1,4})?$")
-# CPT Category I is five digits. Category II ends in F, Category III in T and
-# the proprietary laboratory analyses (PLA) in U. HCPCS Level II is a letter
-# A to V followed by four digits.
-_CPT: Final = re.compile(r"^[0-9]{4}[0-9FTU]$")
-_HCPCS: Final = re.compile(r"^[A-V][0-9]{4}$")
-_MODIFIER: Final = re.compile(r"^[0-9A-Z]{2}$")
 _TAX_ID: Final = re.compile(r"^[0-9]{9}$")
 
 
@@ -38,12 +34,11 @@ def luhn_check_digit(digits: str) -> int:
 
 
 def is_valid_npi(npi: str) -> bool:
-    """Return whether `npi` is ten digits whose last digit is its Luhn check digit."""
-    if not isinstance(npi, str) or len(npi) != 10 or not npi.isascii():
+    """Return whether `npi` is ten ASCII digits whose last digit is its Luhn check digit."""
+    # str.isdigit accepts other scripts' digits, which no claim file may carry.
+    if not isinstance(npi, str) or not npi.isascii():
         return False
-    if not npi.isdigit():
-        return False
-    return luhn_check_digit(_NPI_PREFIX + npi[:9]) == int(npi[9])
+    return npi_is_valid(npi)
 
 
 def check_npi(npi: str) -> str:
@@ -57,15 +52,17 @@ def check_npi(npi: str) -> str:
 
 
 def normalize_icd10cm(code: str) -> str:
-    """Return an ICD-10-CM code upper-cased and without its dot, or raise if malformed."""
+    """Return an ICD-10-CM code upper-cased and without its dot, or raise if malformed.
+
+    X12 files carry diagnosis codes without the dot.
+    """
     text = code.strip().upper() if isinstance(code, str) else ""
-    match = _ICD10CM.match(text)
-    if match is None:
+    if not text.isascii() or not icd10_cm_is_valid(text):
         raise InvalidCodeError(
             f"ICD-10-CM code {code!r} is malformed: expected a letter, a digit, a "
             "digit or letter, then up to four characters, such as 'E11.9' or 'M54.50'"
         )
-    return match.group(1) + (match.group(2) or "")
+    return text.replace(".", "")
 
 
 def is_valid_icd10cm(code: str) -> bool:
@@ -87,9 +84,9 @@ def format_icd10cm(code: str) -> str:
 
 def is_valid_procedure_code(code: str) -> bool:
     """Return whether `code` has the format of a CPT code or a HCPCS Level II code."""
-    if not isinstance(code, str):
+    if not isinstance(code, str) or not code.isascii():
         return False
-    return bool(_CPT.match(code) or _HCPCS.match(code))
+    return procedure_code_is_valid(code)
 
 
 def check_procedure_code(code: str) -> str:
@@ -106,7 +103,7 @@ def check_procedure_code(code: str) -> str:
 def check_modifier(modifier: str) -> str:
     """Return a procedure modifier upper-cased, or raise if it is not two letters or digits."""
     text = modifier.strip().upper() if isinstance(modifier, str) else ""
-    if not _MODIFIER.match(text):
+    if not text.isascii() or not modifier_is_valid(text):
         raise InvalidCodeError(
             f"modifier {modifier!r} is malformed: a CPT or HCPCS modifier is two "
             "letters or digits, such as '25' or 'GP'"

@@ -36,7 +36,9 @@ TEST_CARD_DECLINES: Final = {
 # Cards the simulator reports as HSA/FSA cards.
 TEST_HSA_CARDS: Final = frozenset({"4000056655665556"})
 
-FEE_PERCENT_BASIS_POINTS: Final = 290  # 2.9% + 30 cents, Stripe's standard US card price
+FEE_PERCENT_BASIS_POINTS: Final = (
+    290  # 2.9% + 30 cents, Stripe's standard US card price
+)
 FEE_FIXED_CENTS: Final = 30
 
 
@@ -61,6 +63,7 @@ class _Charge:
     fee: Money
     refunded: Money
     paid_out: bool = False
+    refunds_paid_out: Money = field(default_factory=Money.zero)
 
 
 @dataclass
@@ -120,9 +123,14 @@ class SimulatorProcessor:
                 card_last4=card.last4,
             )
         else:
-            charge_id = "ch_sim_" + hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:16]
+            charge_id = (
+                "ch_sim_"
+                + hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:16]
+            )
             fee = processing_fee(request.amount)
-            self._charges[charge_id] = _Charge(charge_id, request.amount, fee, Money.zero())
+            self._charges[charge_id] = _Charge(
+                charge_id, request.amount, fee, Money.zero()
+            )
             result = ChargeResult(
                 ChargeStatus.SUCCEEDED,
                 request.amount,
@@ -136,7 +144,9 @@ class SimulatorProcessor:
         logger.debug("simulated charge %s: %s", request.idempotency_key, result.status)
         return result
 
-    def refund(self, charge_id: str, amount: Money, idempotency_key: str) -> RefundResult:
+    def refund(
+        self, charge_id: str, amount: Money, idempotency_key: str
+    ) -> RefundResult:
         earlier = self._refunds.get(idempotency_key)
         if earlier is not None:
             return earlier
@@ -150,23 +160,37 @@ class SimulatorProcessor:
             )
         charge.refunded = charge.refunded + amount
         result = RefundResult(
-            "re_sim_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16], amount
+            "re_sim_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16],
+            amount,
         )
         self._refunds[idempotency_key] = result
         return result
 
     def payout(self, arrival_date: date) -> SimulatedPayout | None:
-        """Pay out every charge not yet paid out, net of fees and refunds."""
-        pending = [c for c in self._charges.values() if not c.paid_out]
+        """Pay out every charge not yet paid out, net of fees and of refunds not yet netted.
+
+        A refund of a charge that was already paid out comes off the next payout.
+        """
+        pending = [
+            c
+            for c in self._charges.values()
+            if not c.paid_out or c.refunded != c.refunds_paid_out
+        ]
         if not pending:
             return None
         net = Money.zero()
         for charge in pending:
-            net = net + charge.amount - charge.fee - charge.refunded
+            if not charge.paid_out:
+                net = net + charge.amount - charge.fee
+            net = net - (charge.refunded - charge.refunds_paid_out)
             charge.paid_out = True
+            charge.refunds_paid_out = charge.refunded
         self._payouts += 1
         return SimulatedPayout(
-            f"po_sim_{self._payouts:04d}", net, arrival_date, [c.charge_id for c in pending]
+            f"po_sim_{self._payouts:04d}",
+            net,
+            arrival_date,
+            [c.charge_id for c in pending],
         )
 
 

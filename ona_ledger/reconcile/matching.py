@@ -36,7 +36,8 @@ class LedgerItem:
     """Money the ledger expects to see at the bank; negative `amount` for money out.
 
     `reference` is what the bank line may carry: a payout id, an 835 TRN02 trace
-    number, a deposit batch id or an invoice number.
+    number, a deposit batch id or an invoice number. `other_references` are further
+    ones the bank may carry instead, such as each invoice a patient's transfer paid.
     """
 
     item_id: str
@@ -44,6 +45,7 @@ class LedgerItem:
     amount: Money
     expected_date: date
     reference: str = ""
+    other_references: tuple[str, ...] = ()
 
 
 class MatchRule(StrEnum):
@@ -322,9 +324,13 @@ class _MatchState:
     def match_by_reference(self) -> None:
         by_reference: dict[str, list[int]] = defaultdict(list)
         for index, item in enumerate(self.items):
-            key = normalize_reference(item.reference)
-            if len(key) >= self.config.min_reference_length:
-                by_reference[key].append(index)
+            keys = {
+                normalize_reference(reference)
+                for reference in (item.reference, *item.other_references)
+            }
+            for key in keys:
+                if len(key) >= self.config.min_reference_length:
+                    by_reference[key].append(index)
         if not by_reference:
             return
 

@@ -1,1 +1,1 @@
-"""Reports read from the maintained balances: trial balance, revenue and per-provider figures."""
+"""Reports from the maintained balances: statements, aging, revenue, splits, key figures, daily close, charts."""

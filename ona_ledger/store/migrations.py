@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, inspect, select, text
 
 from ona_ledger.errors import SchemaError
 from ona_ledger.store import schema
@@ -42,12 +42,32 @@ def _create_statement_lines(connection: Connection) -> None:
     schema.statement_lines.create(connection, checkfirst=True)
 
 
+def _create_receivable_items(connection: Connection) -> None:
+    schema.receivable_items.create(connection, checkfirst=True)
+    # Fill the new table from the journal already posted, so aging is complete
+    # on a database that had entries before this migration.
+    connection.execute(
+        text(
+            "INSERT INTO receivable_items (book_id, account, currency, patient, "
+            "invoice, invoice_line, day, payer, posted_cents) "
+            "SELECT book_id, account, currency, COALESCE(patient, ''), "
+            "COALESCE(invoice, ''), COALESCE(invoice_line, ''), effective_date, "
+            "MAX(COALESCE(payer, '')), SUM(amount_cents) FROM postings "
+            "WHERE account LIKE :receivables AND status = 'posted' "
+            "GROUP BY book_id, account, currency, COALESCE(patient, ''), "
+            "COALESCE(invoice, ''), COALESCE(invoice_line, ''), effective_date"
+        ),
+        {"receivables": "Assets:Receivable:%"},
+    )
+
+
 # Each step runs once, in order, inside the migrating transaction. Append new
 # steps at the end; never edit one that has shipped.
 MIGRATIONS: Final[tuple[tuple[int, str, Callable[[Connection], None]], ...]] = (
     (1, "core tables", _create_core_tables),
     (2, "index records by kind", _index_records_by_kind),
     (3, "bank statement lines", _create_statement_lines),
+    (4, "receivable items for aging", _create_receivable_items),
 )
 LATEST: Final = MIGRATIONS[-1][0]
 

@@ -147,6 +147,29 @@ balances = Table(
     ),
 )
 
+# Maintained receivable per invoice line and day, for aging by date of service:
+# one row per book, patient, invoice, invoice line, currency, receivable
+# account and posting day ("" where a posting has no such dimension). A line's
+# first day is its charge's effective date, which billing sets to the date of
+# service. The payer is kept from the first posting of the row's key.
+receivable_items = Table(
+    "receivable_items",
+    metadata,
+    Column("book_id", String(ID), nullable=False),
+    Column("account", String(400), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("patient", String(ID), nullable=False),
+    Column("invoice", String(ID), nullable=False),
+    Column("invoice_line", String(ID), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("payer", String(ID), nullable=False),
+    Column("posted_cents", BigInteger, nullable=False),
+    # Line first, so aging groups lines across accounts in key order, unsorted.
+    PrimaryKeyConstraint(
+        "book_id", "patient", "invoice", "invoice_line", "currency", "account", "day"
+    ),
+)
+
 # Per-book counters that must never repeat, such as X12 control numbers.
 sequences = Table(
     "sequences",

@@ -62,7 +62,7 @@ _UPSERT_BALANCE = (
 _UPSERT_RECEIVABLE_ITEM = (
     "INSERT INTO receivable_items (book_id, account, currency, patient, invoice, "
     "invoice_line, day, payer, posted_cents) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (book_id, account, currency, patient, invoice, invoice_line, day) "
+    "ON CONFLICT (book_id, patient, invoice, invoice_line, currency, account, day) "
     "DO UPDATE SET posted_cents = receivable_items.posted_cents + "
     "excluded.posted_cents"
 )
@@ -503,64 +503,68 @@ class SqlStore:
         `dimension` "" reads the accounts as a whole.
         """
         table = schema.balances
-        matches = [
-            table.c.account.like(name + "%")
-            if name.endswith(":")
-            else table.c.account == name
-            for name in accounts
-        ]
-        query = sa.select(
-            table.c.account,
-            table.c.currency,
-            table.c.dim_value,
-            table.c.day,
-            table.c.posted_cents,
-        ).where(
-            table.c.book_id == book_id,
-            sa.or_(*matches),
-            table.c.dim_name == dimension,
-        )
-        if start is not None:
-            query = query.where(table.c.day >= start)
-        if end is not None:
-            query = query.where(table.c.day <= end)
+        rows: list[tuple[str, str, str, date, int]] = []
         with self.reading() as connection:
-            return [
-                (row[0], row[1], row[2], _as_date(row[3]), int(row[4]))
-                for row in connection.execute(query)
-                if row[4]
-            ]
+            for name in accounts:
+                query = sa.select(
+                    table.c.account,
+                    table.c.currency,
+                    table.c.dim_value,
+                    table.c.day,
+                    table.c.posted_cents,
+                ).where(table.c.book_id == book_id, table.c.dim_name == dimension)
+                if name.endswith(":"):
+                    # A range, not LIKE, so the primary key index finds the rows.
+                    upper = name[:-1] + chr(ord(":") + 1)
+                    query = query.where(table.c.account > name, table.c.account < upper)
+                else:
+                    query = query.where(table.c.account == name)
+                if start is not None:
+                    query = query.where(table.c.day >= start)
+                if end is not None:
+                    query = query.where(table.c.day <= end)
+                rows += [
+                    (row[0], row[1], row[2], _as_date(row[3]), int(row[4]))
+                    for row in connection.execute(query)
+                    if row[4]
+                ]
+        return rows
 
     def receivable_aging(
-        self, book_id: str, as_of: date, bucket_starts: Sequence[date]
-    ) -> list[tuple[str, str, str, str, int, int]]:
-        """Return open receivable per account, currency, patient, payer and age bucket.
+        self,
+        book_id: str,
+        as_of: date,
+        bucket_starts: Sequence[date],
+        accounts: Sequence[str],
+    ) -> list[tuple[str, str, str, int, tuple[int, ...]]]:
+        """Return open receivable per currency, patient, payer and age bucket.
 
         An item is one invoice line (or invoice, or patient, where postings name
-        no line) of one receivable account; its service date is its first day.
+        no line). Its service date is its first day on any receivable account.
         Bucket i holds items whose service date is on or after
         `bucket_starts[i]` and before the previous start; the last bucket holds
-        everything older. Only items whose balance as of `as_of` is not zero count.
+        everything older. Each row carries the open cents of each of `accounts`.
         """
         table = schema.receivable_items
+        per_account = [
+            sa.func.sum(
+                sa.case((table.c.account == account, table.c.posted_cents), else_=0)
+            ).label(f"open_{index}")
+            for index, account in enumerate(accounts)
+        ]
+        # The key order of the table makes this one pass over the rows, unsorted.
         items = (
             sa.select(
-                table.c.account,
                 table.c.currency,
                 table.c.patient,
                 sa.func.max(table.c.payer).label("payer"),
                 sa.func.min(table.c.day).label("service_date"),
-                sa.func.sum(table.c.posted_cents).label("open_cents"),
+                *per_account,
             )
             .where(table.c.book_id == book_id, table.c.day <= as_of)
             .group_by(
-                table.c.account,
-                table.c.currency,
-                table.c.patient,
-                table.c.invoice,
-                table.c.invoice_line,
+                table.c.patient, table.c.invoice, table.c.invoice_line, table.c.currency
             )
-            .having(sa.func.sum(table.c.posted_cents) != 0)
             .subquery()
         )
         bucket = sa.case(
@@ -570,19 +574,19 @@ class SqlStore:
             ),
             else_=len(bucket_starts),
         ).label("bucket")
+        sums = [sa.func.sum(items.c[f"open_{index}"]) for index in range(len(accounts))]
         query = sa.select(
-            items.c.account,
-            items.c.currency,
-            items.c.patient,
-            items.c.payer,
-            bucket,
-            sa.func.sum(items.c.open_cents),
-        ).group_by(
-            items.c.account, items.c.currency, items.c.patient, items.c.payer, bucket
-        )
+            items.c.currency, items.c.patient, items.c.payer, bucket, *sums
+        ).group_by(items.c.currency, items.c.patient, items.c.payer, bucket)
         with self.reading() as connection:
             return [
-                (row[0], row[1], row[2], row[3], int(row[4]), int(row[5]))
+                (
+                    row[0],
+                    row[1],
+                    row[2],
+                    int(row[3]),
+                    tuple(int(value or 0) for value in row[4:]),
+                )
                 for row in connection.execute(query)
             ]
 

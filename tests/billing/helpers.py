@@ -68,9 +68,7 @@ def make_visit(book_id: str, *args: Any, **kwargs: Any) -> Visit:
     return Visit.model_validate(visit_data(book_id, *args, **kwargs))
 
 
-def sign(
-    ledger: Ledger, fees: FeeSchedule, *args: Any, **kwargs: Any
-) -> SignResult:
+def sign(ledger: Ledger, fees: FeeSchedule, *args: Any, **kwargs: Any) -> SignResult:
     """Sign a visit built by `visit_data` into `ledger`, as the provider."""
     visit = make_visit(ledger.book_id, *args, **kwargs)
     return sign_visit(ledger, visit, fees, actor="DR-A")

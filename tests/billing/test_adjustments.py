@@ -88,7 +88,9 @@ def test_reversed_payment_in_report(ledger: Ledger, fees: FeeSchedule) -> None:
 
 def test_adjustment_beyond_open(memory_ledger: Ledger, fees: FeeSchedule) -> None:
     sign(memory_ledger, fees)
-    with pytest.raises(PaymentError, match="has 100.00 open for the patient; an adjustment of 150.00"):
+    with pytest.raises(
+        PaymentError, match=r"has 100.00 open for the patient; an adjustment of 150.00"
+    ):
         adjust(memory_ledger, "150.00", AdjustmentReason.COURTESY)
     assert journal_length(memory_ledger) == 1
 
@@ -97,8 +99,12 @@ def test_adjustment_needs_reason(memory_ledger: Ledger, fees: FeeSchedule) -> No
     sign(memory_ledger, fees)
     with pytest.raises(PaymentError, match="needs a reason"):
         adjust_invoice(
-            memory_ledger, "INV-V-1", usd("1.00"), AdjustmentReason.COURTESY,
-            actor="m", reason="",
+            memory_ledger,
+            "INV-V-1",
+            usd("1.00"),
+            AdjustmentReason.COURTESY,
+            actor="m",
+            reason="",
         )
     assert journal_length(memory_ledger) == 1
 
@@ -106,7 +112,9 @@ def test_adjustment_needs_reason(memory_ledger: Ledger, fees: FeeSchedule) -> No
 def test_journal_only_grows(ledger: Ledger, fees: FeeSchedule) -> None:
     sign(ledger, fees)
     first = ledger.entries()
-    payment = collect_payment(ledger, "P-1", usd("40.00"), PaymentMethod.CASH, actor="d")
+    payment = collect_payment(
+        ledger, "P-1", usd("40.00"), PaymentMethod.CASH, actor="d"
+    )
     seq = adjust(ledger, "10.00", AdjustmentReason.COURTESY)
     ledger.reverse(seq, actor="manager", reason="entered twice")
     refund_payment(ledger, payment.payment_id, usd("5.00"), actor="m", reason="x")

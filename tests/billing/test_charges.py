@@ -23,8 +23,11 @@ from tests.billing.helpers import (
 TWO_LINES = [{"code": "99213"}, {"code": "36415"}]
 
 
-def services(ledger: Ledger, **dimensions: str) -> str:
-    return str(ledger.balance(INCOME_SERVICES, **dimensions).posted)
+def services(ledger: Ledger, visit: str | None = None) -> str:
+    """Return Income:Services as text, for one visit or the whole book."""
+    if visit is None:
+        return str(ledger.balance(INCOME_SERVICES).posted)
+    return str(ledger.balance(INCOME_SERVICES, visit=visit).posted)
 
 
 def test_sign_posts_charges(ledger: Ledger, fees: FeeSchedule) -> None:
@@ -64,7 +67,9 @@ def test_amendment_adds_line(ledger: Ledger, fees: FeeSchedule) -> None:
 
 def test_amendment_removes_line(ledger: Ledger, fees: FeeSchedule) -> None:
     sign(ledger, fees, lines=TWO_LINES)
-    amended = sign(ledger, fees, lines=[{"code": "99213"}], signed_at="2026-03-02T18:00:00Z")
+    amended = sign(
+        ledger, fees, lines=[{"code": "99213"}], signed_at="2026-03-02T18:00:00Z"
+    )
     assert amended.entry is not None
     income = [p for p in amended.entry.postings if p.account == INCOME_SERVICES]
     assert [(p.invoice_line, str(p.amount)) for p in income] == [
@@ -106,7 +111,9 @@ def test_amendment_back_and_forth(ledger: Ledger, fees: FeeSchedule) -> None:
 def test_stale_retry_keeps_amendment(ledger: Ledger, fees: FeeSchedule) -> None:
     sign(ledger, fees, lines=[{"code": "99213"}], signed_at="2026-03-02T17:00:00Z")
     sign(ledger, fees, lines=TWO_LINES, signed_at="2026-03-02T18:00:00Z")
-    late = sign(ledger, fees, lines=[{"code": "99213"}], signed_at="2026-03-02T17:00:00Z")
+    late = sign(
+        ledger, fees, lines=[{"code": "99213"}], signed_at="2026-03-02T17:00:00Z"
+    )
     assert late.entry is None
     assert services(ledger) == "120.00"
 
@@ -139,7 +146,9 @@ def test_void_paid_visit_gives_credit(ledger: Ledger, fees: FeeSchedule) -> None
     sign(ledger, fees, lines=TWO_LINES)
     collect_payment(ledger, "P-1", usd("50.00"), PaymentMethod.CASH, actor="desk")
     void_visit(ledger, "V-1", actor="billing", reason="wrong chart")
-    assert ledger.balance("Liabilities:PatientCredit", patient="P-1").posted == usd("50.00")
+    assert ledger.balance("Liabilities:PatientCredit", patient="P-1").posted == usd(
+        "50.00"
+    )
     assert ledger.balance(RECEIVABLE_PATIENTS, patient="P-1").posted == usd("0.00")
 
 
@@ -202,21 +211,27 @@ def test_wrong_book_rejected(memory_ledger: Ledger, fees: FeeSchedule) -> None:
     assert journal_length(memory_ledger) == 0
 
 
-def test_amendment_new_patient_rejected(memory_ledger: Ledger, fees: FeeSchedule) -> None:
+def test_amendment_new_patient_rejected(
+    memory_ledger: Ledger, fees: FeeSchedule
+) -> None:
     sign(memory_ledger, fees)
     with pytest.raises(InvalidVisitError, match="signed with patient P-1"):
         sign(memory_ledger, fees, patient_id="P-2", lines=TWO_LINES)
     assert journal_length(memory_ledger) == 1
 
 
-def test_amendment_new_coverage_rejected(memory_ledger: Ledger, fees: FeeSchedule) -> None:
+def test_amendment_new_coverage_rejected(
+    memory_ledger: Ledger, fees: FeeSchedule
+) -> None:
     sign(memory_ledger, fees)
     with pytest.raises(InvalidVisitError, match="cannot change it to insured by ACME"):
         sign(memory_ledger, fees, coverage=insured())
     assert journal_length(memory_ledger) == 1
 
 
-def test_amendment_new_provider_rejected(memory_ledger: Ledger, fees: FeeSchedule) -> None:
+def test_amendment_new_provider_rejected(
+    memory_ledger: Ledger, fees: FeeSchedule
+) -> None:
     sign(memory_ledger, fees)
     provider = {"provider_id": "DR-B", "npi": OTHER_NPI}
     with pytest.raises(InvalidVisitError, match="signed with provider DR-A"):

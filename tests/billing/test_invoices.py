@@ -39,7 +39,9 @@ def test_invoice_per_visit(ledger: Ledger, fees: FeeSchedule) -> None:
 
 def test_visits_grouped_on_invoice(ledger: Ledger, fees: FeeSchedule) -> None:
     sign(ledger, fees, visit_id="V-1", invoice_id="INV-MARCH")
-    sign(ledger, fees, visit_id="V-2", invoice_id="INV-MARCH", lines=[{"code": "36415"}])
+    sign(
+        ledger, fees, visit_id="V-2", invoice_id="INV-MARCH", lines=[{"code": "36415"}]
+    )
     invoice = get_invoice(ledger, "INV-MARCH")
     assert [line.visit_id for line in invoice.lines] == ["V-1", "V-2"]
     assert invoice.charged == usd("120.00")
@@ -49,7 +51,9 @@ def test_group_other_patient_rejected(memory_ledger: Ledger, fees: FeeSchedule) 
     from ona_ledger.errors import InvalidVisitError
 
     sign(memory_ledger, fees, visit_id="V-1", invoice_id="INV-X")
-    with pytest.raises(InvalidVisitError, match="invoice INV-X belongs to another patient"):
+    with pytest.raises(
+        InvalidVisitError, match="invoice INV-X belongs to another patient"
+    ):
         sign(memory_ledger, fees, visit_id="V-2", patient_id="P-2", invoice_id="INV-X")
     assert memory_ledger.store.head(memory_ledger.book_id).seq == 1
 
@@ -95,7 +99,12 @@ def test_adjusted_only_is_open(ledger: Ledger, fees: FeeSchedule) -> None:
 
     sign(ledger, fees)
     adjust_invoice(
-        ledger, "INV-V-1", usd("10.00"), AdjustmentReason.COURTESY, actor="m", reason="x"
+        ledger,
+        "INV-V-1",
+        usd("10.00"),
+        AdjustmentReason.COURTESY,
+        actor="m",
+        reason="x",
     )
     assert get_invoice(ledger, "INV-V-1").status is InvoiceStatus.OPEN
 
@@ -103,7 +112,13 @@ def test_adjusted_only_is_open(ledger: Ledger, fees: FeeSchedule) -> None:
 def test_credit_used_elsewhere_leaves_paid(ledger: Ledger, fees: FeeSchedule) -> None:
     sign(ledger, fees, visit_id="V-1")
     pay(ledger, "120.00", invoices=["INV-V-1"], allow_credit=True)
-    sign(ledger, fees, visit_id="V-2", lines=[{"code": "36415"}], date_of_service="2026-03-04")
+    sign(
+        ledger,
+        fees,
+        visit_id="V-2",
+        lines=[{"code": "36415"}],
+        date_of_service="2026-03-04",
+    )
     apply_credit(ledger, "P-1", actor="billing")
     assert get_invoice(ledger, "INV-V-1").status is InvoiceStatus.PAID
     assert get_invoice(ledger, "INV-V-1").credit == usd("0.00")
@@ -120,9 +135,14 @@ def test_balance_apart_from_payer(ledger: Ledger, fees: FeeSchedule) -> None:
 def test_patient_share_moves_to_owes(ledger: Ledger, fees: FeeSchedule) -> None:
     sign(ledger, fees, coverage=insured())
     post_claim_payment(
-        ledger, "V-1", paid=usd("60.00"), contractual=usd("20.00"),
-        patient_responsibility=usd("20.00"), actor="era",
-        effective_date=date(2026, 3, 10), trace_number="T-1",
+        ledger,
+        "V-1",
+        paid=usd("60.00"),
+        contractual=usd("20.00"),
+        patient_responsibility=usd("20.00"),
+        actor="era",
+        effective_date=date(2026, 3, 10),
+        trace_number="T-1",
     )
     balance = patient_balance(ledger, "P-1")
     assert balance.owes_now == usd("20.00")

@@ -55,7 +55,9 @@ def test_cash_to_undeposited(ledger: Ledger, fees: FeeSchedule) -> None:
 def test_check_needs_number(memory_ledger: Ledger, fees: FeeSchedule) -> None:
     sign(memory_ledger, fees)
     with pytest.raises(PaymentError, match="needs the check number"):
-        collect_payment(memory_ledger, "P-1", usd("40.00"), PaymentMethod.CHECK, actor="d")
+        collect_payment(
+            memory_ledger, "P-1", usd("40.00"), PaymentMethod.CHECK, actor="d"
+        )
     assert journal_length(memory_ledger) == 1
 
 
@@ -79,8 +81,13 @@ def test_card_through_simulator(
     sign(ledger, fees)
     token = processor.tokenize("4242 4242 4242 4242")
     payment = collect_payment(
-        ledger, "P-1", usd("100.00"), PaymentMethod.CARD, actor="desk",
-        processor=processor, card_token=token,
+        ledger,
+        "P-1",
+        usd("100.00"),
+        PaymentMethod.CARD,
+        actor="desk",
+        processor=processor,
+        card_token=token,
     )
     # Fee: 2.9% of 100.00 is 2.90, plus 0.30 fixed = 3.20.
     assert payment.fee == usd("3.20")
@@ -95,8 +102,13 @@ def test_card_number_not_stored(
     sign(ledger, fees)
     token = processor.tokenize("4242424242424242")
     payment = collect_payment(
-        ledger, "P-1", usd("100.00"), PaymentMethod.CARD, actor="desk",
-        processor=processor, card_token=token,
+        ledger,
+        "P-1",
+        usd("100.00"),
+        PaymentMethod.CARD,
+        actor="desk",
+        processor=processor,
+        card_token=token,
     )
     assert "4242424242424242" not in repr(payment.entry)
 
@@ -107,8 +119,13 @@ def test_hsa_card_flagged(
     sign(ledger, fees)
     token = processor.tokenize("4000056655665556")
     payment = collect_payment(
-        ledger, "P-1", usd("100.00"), PaymentMethod.HSA_FSA_CARD, actor="desk",
-        processor=processor, card_token=token,
+        ledger,
+        "P-1",
+        usd("100.00"),
+        PaymentMethod.HSA_FSA_CARD,
+        actor="desk",
+        processor=processor,
+        card_token=token,
     )
     assert payment.hsa_fsa
     assert payment.entry.meta["hsa_fsa"] == "true"
@@ -120,8 +137,13 @@ def test_hsa_card_as_card_flagged(
     sign(ledger, fees)
     token = processor.tokenize("4000056655665556")
     payment = collect_payment(
-        ledger, "P-1", usd("100.00"), PaymentMethod.CARD, actor="desk",
-        processor=processor, card_token=token,
+        ledger,
+        "P-1",
+        usd("100.00"),
+        PaymentMethod.CARD,
+        actor="desk",
+        processor=processor,
+        card_token=token,
     )
     assert payment.hsa_fsa
 
@@ -146,10 +168,17 @@ def test_decline_posts_nothing(
 ) -> None:
     sign(memory_ledger, fees)
     token = processor.tokenize(card)
-    with pytest.raises(PaymentDeclinedError, match=f"was declined \\({code}\\)") as caught:
+    with pytest.raises(
+        PaymentDeclinedError, match=f"was declined \\({code}\\)"
+    ) as caught:
         collect_payment(
-            memory_ledger, "P-1", usd("50.00"), PaymentMethod.CARD, actor="desk",
-            processor=processor, card_token=token,
+            memory_ledger,
+            "P-1",
+            usd("50.00"),
+            PaymentMethod.CARD,
+            actor="desk",
+            processor=processor,
+            card_token=token,
         )
     assert caught.value.decline_code == code
     assert caught.value.category == category
@@ -163,13 +192,25 @@ def test_declined_then_other_card(
     declined = processor.tokenize("4000000000009995")
     with pytest.raises(PaymentDeclinedError):
         collect_payment(
-            memory_ledger, "P-1", usd("50.00"), PaymentMethod.CARD, actor="desk",
-            processor=processor, card_token=declined, payment_id="PAY-X",
+            memory_ledger,
+            "P-1",
+            usd("50.00"),
+            PaymentMethod.CARD,
+            actor="desk",
+            processor=processor,
+            card_token=declined,
+            payment_id="PAY-X",
         )
     good = processor.tokenize("4242424242424242")
     payment = collect_payment(
-        memory_ledger, "P-1", usd("50.00"), PaymentMethod.CARD, actor="desk",
-        processor=processor, card_token=good, payment_id="PAY-X",
+        memory_ledger,
+        "P-1",
+        usd("50.00"),
+        PaymentMethod.CARD,
+        actor="desk",
+        processor=processor,
+        card_token=good,
+        payment_id="PAY-X",
     )
     assert payment.amount == usd("50.00")
 
@@ -179,10 +220,15 @@ def test_card_over_due_not_charged(
 ) -> None:
     sign(memory_ledger, fees)
     token = processor.tokenize("4242424242424242")
-    with pytest.raises(PaymentError, match="more than the 100.00 open"):
+    with pytest.raises(PaymentError, match=r"more than the 100.00 open"):
         collect_payment(
-            memory_ledger, "P-1", usd("150.00"), PaymentMethod.CARD, actor="desk",
-            processor=processor, card_token=token,
+            memory_ledger,
+            "P-1",
+            usd("150.00"),
+            PaymentMethod.CARD,
+            actor="desk",
+            processor=processor,
+            card_token=token,
         )
     assert journal_length(memory_ledger) == 1
     assert processor.payout(date(2026, 3, 3)) is None
@@ -191,23 +237,39 @@ def test_card_over_due_not_charged(
 def test_card_needs_processor(memory_ledger: Ledger, fees: FeeSchedule) -> None:
     sign(memory_ledger, fees)
     with pytest.raises(PaymentError, match="needs a processor and a card token"):
-        collect_payment(memory_ledger, "P-1", usd("50.00"), PaymentMethod.CARD, actor="d")
+        collect_payment(
+            memory_ledger, "P-1", usd("50.00"), PaymentMethod.CARD, actor="d"
+        )
 
 
 def test_zero_payment_rejected(memory_ledger: Ledger, fees: FeeSchedule) -> None:
     sign(memory_ledger, fees)
     with pytest.raises(PaymentError, match="must be more than zero"):
-        collect_payment(memory_ledger, "P-1", usd("0.00"), PaymentMethod.CASH, actor="d")
+        collect_payment(
+            memory_ledger, "P-1", usd("0.00"), PaymentMethod.CASH, actor="d"
+        )
     assert journal_length(memory_ledger) == 1
 
 
-def test_payment_id_replay_returns_first(memory_ledger: Ledger, fees: FeeSchedule) -> None:
+def test_payment_id_replay_returns_first(
+    memory_ledger: Ledger, fees: FeeSchedule
+) -> None:
     sign(memory_ledger, fees)
     first = collect_payment(
-        memory_ledger, "P-1", usd("40.00"), PaymentMethod.CASH, actor="d", payment_id="P1"
+        memory_ledger,
+        "P-1",
+        usd("40.00"),
+        PaymentMethod.CASH,
+        actor="d",
+        payment_id="P1",
     )
     again = collect_payment(
-        memory_ledger, "P-1", usd("40.00"), PaymentMethod.CASH, actor="d", payment_id="P1"
+        memory_ledger,
+        "P-1",
+        usd("40.00"),
+        PaymentMethod.CASH,
+        actor="d",
+        payment_id="P1",
     )
     assert again.entry.seq == first.entry.seq
     assert journal_length(memory_ledger) == 2
@@ -216,11 +278,20 @@ def test_payment_id_replay_returns_first(memory_ledger: Ledger, fees: FeeSchedul
 def test_payment_id_reuse_rejected(memory_ledger: Ledger, fees: FeeSchedule) -> None:
     sign(memory_ledger, fees)
     collect_payment(
-        memory_ledger, "P-1", usd("40.00"), PaymentMethod.CASH, actor="d", payment_id="P1"
+        memory_ledger,
+        "P-1",
+        usd("40.00"),
+        PaymentMethod.CASH,
+        actor="d",
+        payment_id="P1",
     )
     with pytest.raises(PaymentError, match="payment P1 was already posted"):
         collect_payment(
-            memory_ledger, "P-1", usd("50.00"), PaymentMethod.CASH, actor="d",
+            memory_ledger,
+            "P-1",
+            usd("50.00"),
+            PaymentMethod.CASH,
+            actor="d",
             payment_id="P1",
         )
     assert journal_length(memory_ledger) == 2
@@ -230,7 +301,12 @@ def test_named_invoice_paid(ledger: Ledger, fees: FeeSchedule) -> None:
     sign(ledger, fees, visit_id="V-1", date_of_service="2026-03-02")
     sign(ledger, fees, visit_id="V-2", date_of_service="2026-03-03")
     collect_payment(
-        ledger, "P-1", usd("100.00"), PaymentMethod.CASH, actor="d", invoices=["INV-V-2"]
+        ledger,
+        "P-1",
+        usd("100.00"),
+        PaymentMethod.CASH,
+        actor="d",
+        invoices=["INV-V-2"],
     )
     assert get_invoice(ledger, "INV-V-2").status is InvoiceStatus.PAID
     assert get_invoice(ledger, "INV-V-1").status is InvoiceStatus.OPEN
@@ -244,12 +320,21 @@ def test_oldest_invoice_first(ledger: Ledger, fees: FeeSchedule) -> None:
     assert get_invoice(ledger, "INV-V-2").patient_due == usd("50.00")
 
 
-def test_named_invoice_of_other_patient(memory_ledger: Ledger, fees: FeeSchedule) -> None:
+def test_named_invoice_of_other_patient(
+    memory_ledger: Ledger, fees: FeeSchedule
+) -> None:
     sign(memory_ledger, fees, visit_id="V-2", patient_id="P-2")
-    with pytest.raises(PaymentError, match="invoice INV-V-2 belongs to another patient"):
+    with pytest.raises(
+        PaymentError, match="invoice INV-V-2 belongs to another patient"
+    ):
         collect_payment(
-            memory_ledger, "P-1", usd("10.00"), PaymentMethod.CASH, actor="d",
-            invoices=["INV-V-2"], allow_credit=True,
+            memory_ledger,
+            "P-1",
+            usd("10.00"),
+            PaymentMethod.CASH,
+            actor="d",
+            invoices=["INV-V-2"],
+            allow_credit=True,
         )
     assert journal_length(memory_ledger) == 1
 
@@ -258,14 +343,20 @@ def test_unknown_named_invoice(memory_ledger: Ledger, fees: FeeSchedule) -> None
     sign(memory_ledger, fees)
     with pytest.raises(PaymentError, match="invoice INV-NOPE does not exist"):
         collect_payment(
-            memory_ledger, "P-1", usd("10.00"), PaymentMethod.CASH, actor="d",
+            memory_ledger,
+            "P-1",
+            usd("10.00"),
+            PaymentMethod.CASH,
+            actor="d",
             invoices=["INV-NOPE"],
         )
 
 
 def test_payment_posts_per_line(ledger: Ledger, fees: FeeSchedule) -> None:
     sign(ledger, fees, lines=[{"code": "99213"}, {"code": "36415"}])
-    payment = collect_payment(ledger, "P-1", usd("120.00"), PaymentMethod.CASH, actor="d")
+    payment = collect_payment(
+        ledger, "P-1", usd("120.00"), PaymentMethod.CASH, actor="d"
+    )
     lines = [
         (p.invoice_line, str(p.amount))
         for p in payment.entry.postings
@@ -278,7 +369,9 @@ def test_partial_cents_deterministic(ledger: Ledger, fees: FeeSchedule) -> None:
     override = {"price": "50.00", "reason": "test price"}
     lines = [{"code": "87880", "line_id": n, "price_override": override} for n in "abc"]
     sign(ledger, fees, lines=lines)
-    payment = collect_payment(ledger, "P-1", usd("100.00"), PaymentMethod.CASH, actor="d")
+    payment = collect_payment(
+        ledger, "P-1", usd("100.00"), PaymentMethod.CASH, actor="d"
+    )
     # 100.00 over three lines of 50.00 each: 33.33 each and the leftover cent
     # goes to the first line, so 33.34 + 33.33 + 33.33 = 100.00.
     parts = [str(amount) for _invoice, _line, amount in payment.applied]
@@ -287,7 +380,9 @@ def test_partial_cents_deterministic(ledger: Ledger, fees: FeeSchedule) -> None:
 
 def test_partial_payment_split_evenly(ledger: Ledger, fees: FeeSchedule) -> None:
     sign(ledger, fees, lines=THREE_EQUAL)
-    payment = collect_payment(ledger, "P-1", usd("50.00"), PaymentMethod.CASH, actor="d")
+    payment = collect_payment(
+        ledger, "P-1", usd("50.00"), PaymentMethod.CASH, actor="d"
+    )
     # 50.00 over three equal lines of 30.00: 16.666... each, so 16.67 + 16.67
     # + 16.66 = 50.00, the two extra cents to the earlier lines.
     parts = [str(amount) for _invoice, _line, amount in payment.applied]
@@ -296,7 +391,9 @@ def test_partial_payment_split_evenly(ledger: Ledger, fees: FeeSchedule) -> None
 
 def test_allocation_weighted_by_open(ledger: Ledger, fees: FeeSchedule) -> None:
     sign(ledger, fees, lines=[{"code": "99213"}, {"code": "36415"}])
-    payment = collect_payment(ledger, "P-1", usd("60.00"), PaymentMethod.CASH, actor="d")
+    payment = collect_payment(
+        ledger, "P-1", usd("60.00"), PaymentMethod.CASH, actor="d"
+    )
     # 60.00 pro rata over 100.00 and 20.00: 60 x 100/120 = 50.00, 60 x 20/120 = 10.00.
     parts = [str(amount) for _invoice, _line, amount in payment.applied]
     assert parts == ["50.00", "10.00"]
@@ -314,8 +411,12 @@ def test_collections_per_provider(ledger: Ledger, fees: FeeSchedule) -> None:
 
 def test_overpayment_rejected(memory_ledger: Ledger, fees: FeeSchedule) -> None:
     sign(memory_ledger, fees)
-    with pytest.raises(PaymentError, match="more than the 100.00 open for patient P-1"):
-        collect_payment(memory_ledger, "P-1", usd("120.00"), PaymentMethod.CASH, actor="d")
+    with pytest.raises(
+        PaymentError, match=r"more than the 100.00 open for patient P-1"
+    ):
+        collect_payment(
+            memory_ledger, "P-1", usd("120.00"), PaymentMethod.CASH, actor="d"
+        )
     assert journal_length(memory_ledger) == 1
 
 
@@ -333,7 +434,13 @@ def test_credit_applied_later(ledger: Ledger, fees: FeeSchedule) -> None:
     collect_payment(
         ledger, "P-1", usd("130.00"), PaymentMethod.CASH, actor="d", allow_credit=True
     )
-    sign(ledger, fees, visit_id="V-2", lines=[{"code": "36415"}], date_of_service="2026-03-05")
+    sign(
+        ledger,
+        fees,
+        visit_id="V-2",
+        lines=[{"code": "36415"}],
+        date_of_service="2026-03-05",
+    )
     entry = apply_credit(ledger, "P-1", actor="billing")
     assert entry is not None
     assert credit(ledger) == "10.00"
@@ -345,7 +452,13 @@ def test_credit_not_applied_unasked(ledger: Ledger, fees: FeeSchedule) -> None:
     collect_payment(
         ledger, "P-1", usd("130.00"), PaymentMethod.CASH, actor="d", allow_credit=True
     )
-    sign(ledger, fees, visit_id="V-2", lines=[{"code": "36415"}], date_of_service="2026-03-05")
+    sign(
+        ledger,
+        fees,
+        visit_id="V-2",
+        lines=[{"code": "36415"}],
+        date_of_service="2026-03-05",
+    )
     assert credit(ledger) == "30.00"
     assert owed(ledger) == "20.00"
 
@@ -353,16 +466,22 @@ def test_credit_not_applied_unasked(ledger: Ledger, fees: FeeSchedule) -> None:
 def test_apply_credit_beyond_credit(memory_ledger: Ledger, fees: FeeSchedule) -> None:
     sign(memory_ledger, fees)
     collect_payment(
-        memory_ledger, "P-1", usd("110.00"), PaymentMethod.CASH, actor="d",
+        memory_ledger,
+        "P-1",
+        usd("110.00"),
+        PaymentMethod.CASH,
+        actor="d",
         allow_credit=True,
     )
     sign(memory_ledger, fees, visit_id="V-2", date_of_service="2026-03-05")
-    with pytest.raises(PaymentError, match="has 10.00 of credit; applying 50.00"):
+    with pytest.raises(PaymentError, match=r"has 10.00 of credit; applying 50.00"):
         apply_credit(memory_ledger, "P-1", actor="billing", amount=usd("50.00"))
     assert journal_length(memory_ledger) == 3
 
 
-def test_apply_negative_credit_rejected(memory_ledger: Ledger, fees: FeeSchedule) -> None:
+def test_apply_negative_credit_rejected(
+    memory_ledger: Ledger, fees: FeeSchedule
+) -> None:
     sign(memory_ledger, fees)
     with pytest.raises(PaymentError, match="must be more than zero"):
         apply_credit(memory_ledger, "P-1", actor="billing", amount=usd("-5.00"))
@@ -392,7 +511,11 @@ def test_split_tender(
     sign(ledger, fees, lines=[{"code": "99213"}, {"code": "36415"}])
     tenders = [
         Tender(usd("20.00"), PaymentMethod.CASH),
-        Tender(usd("100.00"), PaymentMethod.CARD, card_token=processor.tokenize("4242424242424242")),
+        Tender(
+            usd("100.00"),
+            PaymentMethod.CARD,
+            card_token=processor.tokenize("4242424242424242"),
+        ),
     ]
     payments = checkout(ledger, "P-1", tenders, actor="desk", processor=processor)
     assert [p.method for p in payments] == [PaymentMethod.CASH, PaymentMethod.CARD]
@@ -406,9 +529,13 @@ def test_split_tender_over_due(
     sign(memory_ledger, fees)
     tenders = [
         Tender(usd("50.00"), PaymentMethod.CASH),
-        Tender(usd("60.00"), PaymentMethod.CARD, card_token=processor.tokenize("4242424242424242")),
+        Tender(
+            usd("60.00"),
+            PaymentMethod.CARD,
+            card_token=processor.tokenize("4242424242424242"),
+        ),
     ]
-    with pytest.raises(PaymentError, match="tenders of 110.00 exceed the 100.00 open"):
+    with pytest.raises(PaymentError, match=r"tenders of 110.00 exceed the 100.00 open"):
         checkout(memory_ledger, "P-1", tenders, actor="desk", processor=processor)
     assert journal_length(memory_ledger) == 1
     assert processor.payout(date(2026, 3, 3)) is None
@@ -420,9 +547,15 @@ def test_split_tender_allow_credit(
     sign(ledger, fees)
     tenders = [
         Tender(usd("50.00"), PaymentMethod.CASH),
-        Tender(usd("60.00"), PaymentMethod.CARD, card_token=processor.tokenize("4242424242424242")),
+        Tender(
+            usd("60.00"),
+            PaymentMethod.CARD,
+            card_token=processor.tokenize("4242424242424242"),
+        ),
     ]
-    checkout(ledger, "P-1", tenders, actor="desk", processor=processor, allow_credit=True)
+    checkout(
+        ledger, "P-1", tenders, actor="desk", processor=processor, allow_credit=True
+    )
     assert credit(ledger) == "10.00"
 
 
@@ -432,8 +565,16 @@ def test_split_tender_decline_posts_nothing(
     sign(memory_ledger, fees, lines=[{"code": "99213"}, {"code": "36415"}])
     tenders = [
         Tender(usd("20.00"), PaymentMethod.CASH),
-        Tender(usd("50.00"), PaymentMethod.CARD, card_token=processor.tokenize("4242424242424242")),
-        Tender(usd("50.00"), PaymentMethod.CARD, card_token=processor.tokenize("4000000000000002")),
+        Tender(
+            usd("50.00"),
+            PaymentMethod.CARD,
+            card_token=processor.tokenize("4242424242424242"),
+        ),
+        Tender(
+            usd("50.00"),
+            PaymentMethod.CARD,
+            card_token=processor.tokenize("4000000000000002"),
+        ),
     ]
     with pytest.raises(PaymentDeclinedError):
         checkout(memory_ledger, "P-1", tenders, actor="desk", processor=processor)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from ona_ledger import Ledger
-from ona_ledger.billing.common import CLEARING_PROCESSOR, PATIENT_CREDIT, RECEIVABLE_PATIENTS
+from ona_ledger.billing.common import (
+    CLEARING_PROCESSOR,
+    PATIENT_CREDIT,
+    RECEIVABLE_PATIENTS,
+)
 from ona_ledger.billing.fees import FeeSchedule
 from ona_ledger.billing.invoices import InvoiceStatus, get_invoice
 from ona_ledger.billing.payments import (
@@ -20,12 +24,21 @@ from tests.billing.helpers import journal_length, sign, usd
 
 
 def card_payment(
-    ledger: Ledger, processor: SimulatorProcessor, amount: str = "100.00", **kwargs: object
+    ledger: Ledger,
+    processor: SimulatorProcessor,
+    amount: str = "100.00",
+    **kwargs: object,
 ) -> Payment:
     token = processor.tokenize("4242424242424242")
     return collect_payment(
-        ledger, "P-1", usd(amount), PaymentMethod.CARD, actor="desk",
-        processor=processor, card_token=token, **kwargs,  # type: ignore[arg-type]
+        ledger,
+        "P-1",
+        usd(amount),
+        PaymentMethod.CARD,
+        actor="desk",
+        processor=processor,
+        card_token=token,
+        **kwargs,  # type: ignore[arg-type]
     )
 
 
@@ -33,7 +46,11 @@ def refund(
     ledger: Ledger, processor: SimulatorProcessor, payment_id: str, amount: str
 ) -> None:
     refund_payment(
-        ledger, payment_id, usd(amount), actor="manager", reason="goodwill",
+        ledger,
+        payment_id,
+        usd(amount),
+        actor="manager",
+        reason="goodwill",
         processor=processor,
     )
 
@@ -58,7 +75,7 @@ def test_full_refund_leaves_clearing(
     sign(ledger, fees)
     payment = card_payment(ledger, processor)
     refund(ledger, processor, payment.payment_id, "100.00")
-    # 100.00 captured, 3.20 fee, 100.00 refunded: clearing holds -3.20.
+    # 100.00 captured, 3.20 fee, 100.00 refunded: clearing is at -3.20.
     assert ledger.balance(CLEARING_PROCESSOR).posted == usd("-3.20")
 
 
@@ -80,7 +97,12 @@ def test_refund_through_processor(
     sign(ledger, fees)
     payment = card_payment(ledger, processor)
     result = refund_payment(
-        ledger, payment.payment_id, usd("2.00"), actor="m", reason="x", processor=processor
+        ledger,
+        payment.payment_id,
+        usd("2.00"),
+        actor="m",
+        reason="x",
+        processor=processor,
     )
     assert result.processor_id.startswith("re_sim_")
     assert result.entry.meta["processor_id"] == result.processor_id
@@ -114,9 +136,13 @@ def test_refund_beyond_not_at_processor(
 
 def test_refund_needs_reason(memory_ledger: Ledger, fees: FeeSchedule) -> None:
     sign(memory_ledger, fees)
-    payment = collect_payment(memory_ledger, "P-1", usd("10.00"), PaymentMethod.CASH, actor="d")
+    payment = collect_payment(
+        memory_ledger, "P-1", usd("10.00"), PaymentMethod.CASH, actor="d"
+    )
     with pytest.raises(PaymentError, match="needs a reason"):
-        refund_payment(memory_ledger, payment.payment_id, usd("1.00"), actor="m", reason="")
+        refund_payment(
+            memory_ledger, payment.payment_id, usd("1.00"), actor="m", reason=""
+        )
     assert journal_length(memory_ledger) == 2
 
 
@@ -142,7 +168,9 @@ def test_one_of_two_payments_refunded(ledger: Ledger, fees: FeeSchedule) -> None
     second = collect_payment(
         ledger, "P-1", usd("100.00"), PaymentMethod.CASH, actor="d", allow_credit=True
     )
-    refund_payment(ledger, second.payment_id, usd("100.00"), actor="m", reason="duplicate")
+    refund_payment(
+        ledger, second.payment_id, usd("100.00"), actor="m", reason="duplicate"
+    )
     assert get_invoice(ledger, "INV-V-1").status is InvoiceStatus.PAID
     assert ledger.balance(PATIENT_CREDIT, patient="P-1").posted == usd("0.00")
 
@@ -156,15 +184,21 @@ def test_refund_after_credit_used_reopens_once(
     payment = collect_payment(
         ledger, "P-1", usd("150.00"), PaymentMethod.CASH, actor="d", allow_credit=True
     )
-    sign(ledger, fees, visit_id="V-2", lines=[{"code": "36415"}], date_of_service="2026-03-05")
+    sign(
+        ledger,
+        fees,
+        visit_id="V-2",
+        lines=[{"code": "36415"}],
+        date_of_service="2026-03-05",
+    )
     apply_credit(ledger, "P-1", actor="billing", amount=usd("20.00"))
     # Credit 50.00, of which 20.00 paid V-2: 30.00 credit left. A 40.00 refund
     # takes the 30.00 of credit and reopens 10.00 of V-1's line.
     refund_payment(ledger, payment.payment_id, usd("40.00"), actor="m", reason="x")
-    # The next 100.00 may reopen only the 90.00 V-1 still has paid; the rest was
-    # the credit that V-2 used, so the refund is refused and nothing posts.
+    # The next 100.00 may reopen only the 90.00 still paid on V-1. The other
+    # 10.00 was credit that V-2 used, so the refund raises and nothing posts.
     before = journal_length(ledger)
-    with pytest.raises(PaymentError, match="refund at most 90.00 now"):
+    with pytest.raises(PaymentError, match=r"refund at most 90.00 now"):
         refund_payment(ledger, payment.payment_id, usd("100.00"), actor="m", reason="x")
     assert journal_length(ledger) == before
     assert owed(ledger) == "10.00"
@@ -177,7 +211,31 @@ def test_refund_idempotent_key(
     payment = card_payment(ledger, processor)
     for _ in range(2):
         refund_payment(
-            ledger, payment.payment_id, usd("5.00"), actor="m", reason="x",
-            processor=processor, idempotency_key="R-1",
+            ledger,
+            payment.payment_id,
+            usd("5.00"),
+            actor="m",
+            reason="x",
+            processor=processor,
+            idempotency_key="R-1",
         )
     assert owed(ledger) == "5.00"
+
+
+def test_refund_after_payout_netted(
+    memory_ledger: Ledger, fees: FeeSchedule, processor: SimulatorProcessor
+) -> None:
+    from datetime import date
+
+    sign(memory_ledger, fees, visit_id="V-1")
+    sign(memory_ledger, fees, visit_id="V-2")
+    card_payment(memory_ledger, processor, payment_id="PAY-1")
+    first = processor.payout(date(2026, 3, 3))
+    refund(memory_ledger, processor, "PAY-1", "10.00")
+    card_payment(memory_ledger, processor, payment_id="PAY-2")
+    second = processor.payout(date(2026, 3, 4))
+    assert first is not None and second is not None
+    # Each 100.00 charge nets 96.80 after its 3.20 fee; the 10.00 refund of
+    # the first, already paid out, comes off the second: 96.80 - 10.00.
+    assert first.amount == usd("96.80")
+    assert second.amount == usd("86.80")

@@ -39,7 +39,9 @@ def test_visit_valid_npi_accepted() -> None:
     assert visit.provider.npi == "1234567893"
 
 
-@pytest.mark.parametrize("code", ["J02.9", "I10", "R07.89", "M54.50", "S72.001A", "U07.1", "z23"])
+@pytest.mark.parametrize(
+    "code", ["J02.9", "I10", "R07.89", "M54.50", "S72.001A", "U07.1", "z23"]
+)
 def test_icd10_valid_codes(code: str) -> None:
     assert icd10_cm_is_valid(code.upper())
 

@@ -43,58 +43,128 @@ def fill_book(ledger: Ledger, fees: FeeSchedule, clock: FakeClock) -> None:
     card = processor.tokenize("4242424242424242")
     hsa = processor.tokenize("4000056655665556")
     sign(ledger, fees, visit_id="V-1", lines=[{"code": "99213"}, {"code": "36415"}])
-    sign(ledger, fees, visit_id="V-1", lines=[{"code": "99214"}], signed_at="2026-03-02T18:00:00Z")
-    collect_payment(
-        ledger, "P-1", usd("100.00"), PaymentMethod.CARD, actor="desk",
-        processor=processor, card_token=card, payment_id="PAY-1",
+    sign(
+        ledger,
+        fees,
+        visit_id="V-1",
+        lines=[{"code": "99214"}],
+        signed_at="2026-03-02T18:00:00Z",
     )
     collect_payment(
-        ledger, "P-1", usd("60.00"), PaymentMethod.CHECK, actor="desk",
-        check_number="101", allow_credit=True,
+        ledger,
+        "P-1",
+        usd("100.00"),
+        PaymentMethod.CARD,
+        actor="desk",
+        processor=processor,
+        card_token=card,
+        payment_id="PAY-1",
     )
+    collect_payment(
+        ledger,
+        "P-1",
+        usd("60.00"),
+        PaymentMethod.CHECK,
+        actor="desk",
+        check_number="101",
+        allow_credit=True,
+    )
+
     sign(ledger, fees, visit_id="V-2", patient_id="P-2", date_of_service="2026-03-03")
     collect_payment(
-        ledger, "P-2", usd("30.00"), PaymentMethod.HSA_FSA_CARD, actor="desk",
-        processor=processor, card_token=hsa,
+        ledger,
+        "P-2",
+        usd("30.00"),
+        PaymentMethod.HSA_FSA_CARD,
+        actor="desk",
+        processor=processor,
+        card_token=hsa,
     )
     collect_payment(ledger, "P-2", usd("20.00"), PaymentMethod.ACH, actor="web")
     collect_payment(ledger, "P-2", usd("10.00"), PaymentMethod.CASH, actor="desk")
+
     adjust_invoice(
-        ledger, "INV-V-2", usd("15.00"), AdjustmentReason.COURTESY,
-        actor="manager", reason="courtesy \"discount\"",
+        ledger,
+        "INV-V-2",
+        usd("15.00"),
+        AdjustmentReason.COURTESY,
+        actor="manager",
+        reason='courtesy "discount"',
     )
     seq = adjust_invoice(
-        ledger, "INV-V-2", usd("5.00"), AdjustmentReason.SMALL_BALANCE,
-        actor="manager", reason="small",
+        ledger,
+        "INV-V-2",
+        usd("5.00"),
+        AdjustmentReason.SMALL_BALANCE,
+        actor="manager",
+        reason="small",
     ).seq
     ledger.reverse(seq, actor="manager", reason="entered by mistake")
+
     refund_payment(
-        ledger, "PAY-1", usd("7.50"), actor="manager", reason="goodwill",
+        ledger,
+        "PAY-1",
+        usd("7.50"),
+        actor="manager",
+        reason="goodwill",
         processor=processor,
     )
-    sign(ledger, fees, visit_id="V-3", patient_id="P-3", coverage=insured(),
-         date_of_service="2026-03-09")
-    post_claim_payment(
-        ledger, "V-3", paid=usd("60.00"), contractual=usd("20.00"),
-        patient_responsibility=usd("20.00"), actor="era",
-        effective_date=date(2026, 3, 12), trace_number="EFT-1",
+
+    sign(
+        ledger,
+        fees,
+        visit_id="V-3",
+        patient_id="P-3",
+        coverage=insured(),
+        date_of_service="2026-03-09",
     )
-    sign(ledger, fees, visit_id="V-4", patient_id="P-1", lines=[{"code": "36415"}],
-         date_of_service="2026-03-10")
+    post_claim_payment(
+        ledger,
+        "V-3",
+        paid=usd("60.00"),
+        contractual=usd("20.00"),
+        patient_responsibility=usd("20.00"),
+        actor="era",
+        effective_date=date(2026, 3, 12),
+        trace_number="EFT-1",
+    )
+    sign(
+        ledger,
+        fees,
+        visit_id="V-4",
+        patient_id="P-1",
+        lines=[{"code": "36415"}],
+        date_of_service="2026-03-10",
+    )
     apply_credit(ledger, "P-1", actor="billing", effective_date=date(2026, 3, 10))
     sign(ledger, fees, visit_id="V-5", patient_id="P-4", date_of_service="2026-03-11")
-    collect_payment(ledger, "P-4", usd("100.00"), PaymentMethod.CASH, actor="desk",
-                    effective_date=date(2026, 3, 11))
+    collect_payment(
+        ledger,
+        "P-4",
+        usd("100.00"),
+        PaymentMethod.CASH,
+        actor="desk",
+        effective_date=date(2026, 3, 11),
+    )
     void_visit(ledger, "V-5", actor="billing", reason="wrong chart")
+
     record_deposit(ledger, "DEP-1", usd("170.00"), date(2026, 3, 12), actor="desk")
     payout = processor.payout(date(2026, 3, 13))
     assert payout is not None
-    record_payout(ledger, payout.payout_id, payout.amount, date(2026, 3, 13), actor="proc")
+    record_payout(
+        ledger, payout.payout_id, payout.amount, date(2026, 3, 13), actor="proc"
+    )
+
     pending = ledger.post_pending(
-        Entry(date(2026, 3, 13), "card hold", (
-            Posting("Assets:Clearing:Processor", usd("12.00"), patient="P-1"),
-            Posting("Assets:Receivable:Patients", usd("-12.00"), patient="P-1"),
-        ), actor="desk")
+        Entry(
+            date(2026, 3, 13),
+            "card hold",
+            (
+                Posting("Assets:Clearing:Processor", usd("12.00"), patient="P-1"),
+                Posting("Assets:Receivable:Patients", usd("-12.00"), patient="P-1"),
+            ),
+            actor="desk",
+        )
     )
     del pending
     clock.advance(days=14)
@@ -171,19 +241,23 @@ def test_period_passes_bean_check(
         assert amount == as_of[name].posted if name in as_of else amount.is_zero()
 
 
-def test_subaccount_assertion(
-    memory_ledger: Ledger, tmp_path: Path
-) -> None:
+def test_subaccount_assertion(memory_ledger: Ledger, tmp_path: Path) -> None:
     memory_ledger.open_account(Account("Income:Services:Lab"))
     memory_ledger.post(
-        Entry(date(2026, 3, 2), "lab", (
-            Posting("Assets:Bank:Operating", usd("10.00")),
-            Posting("Income:Services:Lab", usd("-10.00")),
-        ), actor="test")
+        Entry(
+            date(2026, 3, 2),
+            "lab",
+            (
+                Posting("Assets:Bank:Operating", usd("10.00")),
+                Posting("Income:Services:Lab", usd("-10.00")),
+            ),
+            actor="test",
+        )
     )
     path = tmp_path / "sub.beancount"
     write_beancount_file(memory_ledger, path)
     result = bean_check(path)
     assert result.stderr == ""
     errors, balances = check_with_beancount(path)
+    assert errors == []
     assert balances["Income:Services:Lab"] == Decimal("-10.00")
