@@ -102,7 +102,10 @@ CLINIC_CHART: Final[tuple[tuple[str, str], ...]] = (
     ("Assets:Bank:Operating", "the clinic's bank account"),
     ("Assets:Clearing:Processor", "card money captured, not yet paid out"),
     ("Assets:Clearing:Undeposited", "cash and checks not yet deposited"),
-    ("Assets:Clearing:Insurance", "payer EFTs announced by a remittance, not yet in the bank"),
+    (
+        "Assets:Clearing:Insurance",
+        "payer EFTs announced by a remittance, not yet in the bank",
+    ),
     ("Assets:Receivable:Patients", "what patients owe, by patient and invoice"),
     ("Assets:Receivable:Insurance", "what payers owe, by payer and claim"),
     ("Liabilities:PatientCredit", "overpayments and unapplied payments"),

@@ -200,7 +200,10 @@ def _build_parser() -> argparse.ArgumentParser:
         help="charge the payment-plan and membership instalments due",
     )
     autopay.add_argument(
-        "--as-of", type=_parse_date, required=True, help="charge what is due by this day (YYYY-MM-DD)"
+        "--as-of",
+        type=_parse_date,
+        required=True,
+        help="charge what is due by this day (YYYY-MM-DD)",
     )
     autopay.add_argument(
         "--processor",
@@ -469,9 +472,7 @@ def _post_era(args: argparse.Namespace) -> int:
         post_remittance_file,
     )
 
-    remittance_file = read_835(
-        args.file, strict_counts=not args.allow_count_mismatch
-    )
+    remittance_file = read_835(args.file, strict_counts=not args.allow_count_mismatch)
     ledger = _open(args)
     outcomes = post_remittance_file(ledger, remittance_file, actor="post-era")
     denial_keys = {key for o in outcomes for c in o.claims for key in c.denials}
@@ -482,9 +483,7 @@ def _post_era(args: argparse.Namespace) -> int:
         if any(item["trace_number"] == o.trace_number for o in outcomes)
     }
     denials = [i for i in queues.list_denials(ledger) if i["key"] in denial_keys]
-    unmatched = [
-        i for i in queues.list_unmatched(ledger) if i["key"] in unmatched_keys
-    ]
+    unmatched = [i for i in queues.list_unmatched(ledger) if i["key"] in unmatched_keys]
     text = [line for outcome in outcomes for line in format_outcome(outcome)]
     text += ["", f"Denials queued: {len(denials)}"]
     text += [line for item in denials for line in queues.format_denial(item)]
@@ -744,7 +743,6 @@ def _superbill(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-
 def _import_statement(args: argparse.Namespace) -> int:
     from ona_ledger.reconcile.statements import CSV_PRESETS, read_csv, read_ofx
     from ona_ledger.reconcile.store import import_statement
@@ -807,6 +805,7 @@ def _run_autopay(args: argparse.Namespace) -> int:
     text = "\n".join(f"{name}: {value}" for name, value in document.items())
     _emit(args, document, text)
     return EXIT_PROBLEM if report.errors else EXIT_OK
+
 
 if __name__ == "__main__":
     sys.exit(main())

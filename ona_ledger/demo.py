@@ -113,7 +113,9 @@ def run_demo(
     if processor_name == "stripe-fake":
         from ona_ledger.processors.stripe_demo import run_stripe_fake_step
 
-        result.log += [f"{clock.day}  {line}" for line in run_stripe_fake_step(ledger, fees)]
+        result.log += [
+            f"{clock.day}  {line}" for line in run_stripe_fake_step(ledger, fees)
+        ]
     invoice_ids = sorted(
         {
             e["visit"]["invoice_id"]

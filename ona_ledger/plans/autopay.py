@@ -53,7 +53,7 @@ AUTOPAY_ACTOR = "autopay"
 
 @dataclass
 class AutopayReport:
-    """What one run did: charges, declines, credit used, and membership work."""
+    """Counts of one run: charges, declines, credit used, and membership billing."""
 
     as_of: date
     charged: int = 0
@@ -97,10 +97,10 @@ def run_autopay(
 ) -> AutopayReport:
     """Charge every plan instalment and membership fee due on or before `as_of`.
 
-    Running it again on the same day charges nothing new: a declined attempt
-    waits for its retry day and a paid one is done. Soft declines are retried
-    on `policy`; a hard decline stops retries and marks the plan as needing a
-    new card; a failed last retry makes the plan delinquent.
+    Running it again on the same day charges nothing new, because a declined
+    attempt waits for its retry day and a paid one is done. Soft declines are
+    retried on `policy`. A hard decline stops retries and marks the plan as
+    needing a new card, and a failed last retry makes the plan delinquent.
     """
     policy = policy or RetryPolicy()
     runner_id = runner_id or default_runner_id()
@@ -385,7 +385,7 @@ def _record_decline(
 def _card_expiry_notice(
     tx: Ledger, record: dict[str, Any], as_of: date
 ) -> list[PlanEvent]:
-    """Emit one card-expiring event per card when it expires before the next instalment."""
+    """Record one card-expiring event per card that expires before the plan's last instalment."""
     expires = record.get("card_expires")
     if not expires or record.get("card_expiry_notified") == record["card_token"]:
         return []

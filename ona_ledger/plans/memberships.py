@@ -44,9 +44,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Direct-primary-care fees an HSA may pay from 2026, per month: 150.00 for
-# one person and 300.00 for an arrangement covering more than one, as set by
-# the One Big Beautiful Bill Act of 2025 (Public Law 119-21, amending IRC
-# section 223). The limits are indexed for inflation after 2026.
+# one person and 300.00 for an arrangement covering more than one. The One
+# Big Beautiful Bill Act of 2025 (Public Law 119-21) set them in IRC section
+# 223, indexed for inflation after 2026.
 HSA_DPC_CAP_PERSON: Final = Money.of("150.00")
 HSA_DPC_CAP_FAMILY: Final = Money.of("300.00")
 HSA_DPC_FIRST_YEAR: Final = 2026
@@ -91,7 +91,7 @@ class Membership:
 def hsa_eligible(
     fee: Money, interval: MembershipInterval, members: int, year: int
 ) -> bool:
-    """Whether an HSA may pay this direct-primary-care fee in `year`.
+    """Check whether an HSA may pay this direct-primary-care fee in `year`.
 
     An annual fee is compared as twelve monthly fees. Before 2026 no DPC fee
     was HSA-eligible.
@@ -300,7 +300,7 @@ def recognise_membership_revenue(
 
 
 def _earning_due(record: dict[str, Any], as_of: date) -> bool:
-    """Whether a paid annual period has a month that began by `as_of` not yet earned."""
+    """Check for a paid annual month that began by `as_of` and is not yet earned."""
     if record["interval"] != MembershipInterval.ANNUAL.value:
         return False
     for period in record["periods"]:
@@ -413,7 +413,7 @@ def _bill_next(
 
 
 def _billing_due(record: dict[str, Any], as_of: date) -> bool:
-    """Whether a period may be due by `as_of`, read without the book lock."""
+    """Check, without the book lock, whether a period may be due by `as_of`."""
     if record["state"] != MembershipState.ACTIVE.value or record["needs_new_card"]:
         return False
     for period in record["periods"]:
