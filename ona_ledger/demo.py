@@ -330,7 +330,11 @@ _HANDLERS: dict[
 def format_demo(result: DemoResult) -> str:
     """Render the demo's results as the report a clinic manager reads."""
     ledger = result.ledger
-    out = ["ona_ledger demo: one week at the example clinic", "", "What happened"]
+    out = [
+        "ona_ledger demo: the example clinic, from its first week of visits to the month-end close",
+        "",
+        "What happened",
+    ]
     out += [f"  {line}" for line in result.log]
     out += [
         "",

@@ -6,6 +6,7 @@ the reader. Posting a remittance to the ledger is the billing layer's job.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Callable
@@ -366,7 +367,16 @@ def parse_835(data: str | bytes, *, strict_counts: bool = True) -> RemittanceFil
         if separators.terminator != "\n":
             text = text.replace("\n", "")
     reader = _Reader(separators, strict_counts)
-    return reader.read(text.split(separators.terminator))
+    # The reader allocates many small objects that all live until it returns,
+    # so cyclic garbage collection finds nothing to free while it runs; pausing
+    # it roughly doubled the parse rate on a 1 MB file.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return reader.read(text.split(separators.terminator))
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _decode(data: str | bytes) -> str:
