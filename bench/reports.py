@@ -41,8 +41,8 @@ RUNS = 5
 
 
 def run(quick: bool) -> list[Figure]:
-    postings = 20_000 if quick else 1_000_000
-    patients = 1_000 if quick else 20_000
+    postings = 5_000 if quick else 1_000_000
+    patients = 250 if quick else 20_000
     with tempfile.TemporaryDirectory(prefix="ona-bench-") as folder:
         command = [
             sys.executable,

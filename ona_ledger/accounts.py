@@ -113,6 +113,14 @@ CLINIC_CHART: Final[tuple[tuple[str, str], ...]] = (
     ("Liabilities:Deferred:Packages", "packages sold, sessions not yet used"),
     ("Liabilities:Deferred:Memberships", "membership fees paid for future periods"),
     ("Liabilities:Suspense:Remittances", "payer money not yet matched to a claim"),
+    (
+        "Liabilities:Suspense:Payouts",
+        "processor payout money its balance transactions do not explain",
+    ),
+    (
+        "Liabilities:PayerRefunds",
+        "payer payments owed back: paid on charges later voided or reduced",
+    ),
     ("Income:Services", "gross charges, by provider, code and location"),
     ("Income:Adjustments:Contractual", "payer contractual write-downs"),
     ("Income:Adjustments:Courtesy", "courtesy discounts"),
@@ -122,6 +130,7 @@ CLINIC_CHART: Final[tuple[tuple[str, str], ...]] = (
     ("Income:Memberships", "membership fees earned"),
     ("Income:Packages", "package sessions used"),
     ("Income:Breakage", "gift card and package balances never redeemed"),
+    ("Income:Interest", "interest from payers on late claims and from the bank"),
     ("Expenses:ProcessorFees", "card processing fees"),
     ("Expenses:BankFees", "bank fees"),
     ("Expenses:Chargebacks", "chargeback fees and lost disputes"),
@@ -136,6 +145,22 @@ CLINIC_BALANCE_LIMITS: Final[tuple[tuple[str, str], ...]] = (
     ("Liabilities:Deferred:GiftCards", "plan"),
     ("Liabilities:Deferred:GiftCards", ""),
 )
+
+
+def chart_account(
+    name: str, currency: str = "USD", opened: date = date(2000, 1, 1)
+) -> Account:
+    """Return the clinic chart's account `name`, with its description.
+
+    Modules that post to a chart account a book may lack (one opened before
+    the account joined the chart, without `open_ledger`) open it with this.
+    """
+    for chart_name, description in CLINIC_CHART:
+        if chart_name == name:
+            return Account(name, currency, opened, description=description)
+    raise InvalidAccountNameError(
+        f"account {name} is not in the clinic chart; open it with an Account of its own"
+    )
 
 
 def clinic_chart(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -44,11 +45,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         UsageError,
         ValidationError,
         FileNotFoundError,
-        json.JSONDecodeError,
+        IsADirectoryError,
         sa_exc.ArgumentError,
     ) as error:
         print(f"ona-ledger: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except json.JSONDecodeError as error:
+        print(f"ona-ledger: the file is not valid JSON: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except sa_exc.OperationalError as error:
+        # A database that cannot be opened is bad input to the command: the
+        # reason is the driver's first line, without SQLAlchemy's traceback.
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        print(f"ona-ledger: cannot open the database: {reason}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`); stop quietly, as the
+        # Python documentation advises, without a second error at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PROBLEM
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -69,8 +85,9 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser(
-        "demo", parents=[common], help="run the example clinic end to end"
+        "demo", help="run the example clinic end to end into a fresh SQLite file"
     )
+    demo.add_argument("--json", action="store_true", help="print JSON for scripts")
     demo.add_argument(
         "--out", default="ona-demo", help="output folder; default: ./ona-demo"
     )
@@ -362,7 +379,8 @@ def _open_existing(url: str, book: str) -> Ledger:
     if is_sqlite_file and not Path(database).exists():
         # Checked first because connecting would create an empty file.
         raise UsageError(
-            f"database file {database} does not exist; run `ona-ledger init` first"
+            f"database file {database} does not exist; run "
+            f"`ona-ledger init --db {url} --book {book}` first"
         )
     store = SqlStore(create_engine(url))
     try:
@@ -370,12 +388,13 @@ def _open_existing(url: str, book: str) -> Ledger:
     except (sa_exc.OperationalError, sa_exc.ProgrammingError):
         raise UsageError(
             f"database {parsed.render_as_string(hide_password=True)} has no ona-ledger "
-            "tables; run `ona-ledger init` first"
+            f"tables; run `ona-ledger init --book {book}` with the same --db first"
         ) from None
     if not exists:
         raise UsageError(
             f"book {book} does not exist in {parsed.render_as_string(hide_password=True)}; "
-            "run `ona-ledger init` first"
+            f"run `ona-ledger init --book {book}` with the same --db first, or pass the "
+            "--book the data was posted to"
         )
     return Ledger(store, book)
 

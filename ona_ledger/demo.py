@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ona_ledger.billing.charges import sign_visit, void_visit
+from ona_ledger.billing.common import RECORD_INVOICE
 from ona_ledger.billing.deposits import record_deposit, record_payout
 from ona_ledger.billing.fees import FeeSchedule
 from ona_ledger.billing.insurance import post_claim_payment
@@ -48,6 +49,15 @@ from ona_ledger.store import open_ledger
 logger = logging.getLogger(__name__)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "clinic"
+
+
+_METHOD_LABELS = {
+    PaymentMethod.CASH: "cash",
+    PaymentMethod.CHECK: "check",
+    PaymentMethod.CARD: "card",
+    PaymentMethod.HSA_FSA_CARD: "HSA/FSA card",
+    PaymentMethod.ACH: "ACH",
+}
 
 
 class DemoClock:
@@ -116,15 +126,10 @@ def run_demo(
         result.log += [
             f"{clock.day}  {line}" for line in run_stripe_fake_step(ledger, fees)
         ]
-    invoice_ids = sorted(
-        {
-            e["visit"]["invoice_id"]
-            if "invoice_id" in e["visit"]
-            else "INV-" + e["visit"]["visit_id"]
-            for e in script["events"]
-            if e["event"] == "sign"
-        }
-    )
+    # Every invoice the week created, including any a processor step added.
+    invoice_ids = [
+        key for key, _ in ledger.store.list_records(ledger.book_id, RECORD_INVOICE)
+    ]
     result.invoices = [get_invoice(ledger, invoice_id) for invoice_id in invoice_ids]
     result.beancount_path = out_dir / "demo.beancount"
     closing = write_beancount_file(ledger, result.beancount_path)
@@ -163,7 +168,7 @@ def _sign(
     total = Money(sum(line.amount.cents for line in signed.lines))
     if signed.entry is None:
         return f"signed {visit.visit_id} again: nothing new to post"
-    return f"signed {visit.visit_id} ({visit.provider.provider_id}, {visit.coverage.kind}): {total} on {signed.invoice_id}, entry {signed.entry.id}"
+    return f"signed {visit.visit_id} ({visit.provider.provider_id}, {visit.coverage.kind.replace('_', '-')}): {total} on {signed.invoice_id}, entry {signed.entry.id}"
 
 
 def _payment(
@@ -191,7 +196,7 @@ def _payment(
         return f"payment {event['payment_id']} declined: {declined.decline_code} ({declined.category}); nothing posted"
     credit = f", {payment.credit} to credit" if payment.credit.cents else ""
     fee = f", fee {payment.fee}" if payment.fee else ""
-    return f"payment {payment.payment_id} {payment.amount} by {method.value} from {payment.patient_id}{credit}{fee}"
+    return f"payment {payment.payment_id} {payment.amount} by {_METHOD_LABELS[method]} from {payment.patient_id}{credit}{fee}"
 
 
 def _checkout(
@@ -216,7 +221,7 @@ def _checkout(
         processor=processor,
         checkout_id=event["checkout_id"],
     )
-    parts = " + ".join(f"{p.amount} {p.method.value}" for p in payments)
+    parts = " + ".join(f"{p.amount} {_METHOD_LABELS[p.method]}" for p in payments)
     return f"checkout {event['checkout_id']} for {event['patient']}: {parts}"
 
 
@@ -339,11 +344,11 @@ def format_demo(result: DemoResult) -> str:
     out += [
         "",
         "Invoices",
-        f"  {'Invoice':<18}{'Patient':<9}{'Status':<13}{'Charged':>10}{'Paid':>10}{'Adjusted':>10}{'Pt due':>10}{'Ins due':>10}",
+        f"  {'Invoice':<24}{'Patient':<9}{'Status':<13}{'Charged':>10}{'Paid':>10}{'Adjusted':>10}{'Pt due':>10}{'Ins due':>10}",
     ]
     for invoice in result.invoices:
         out.append(
-            f"  {invoice.invoice_id:<18}{invoice.patient_id:<9}{invoice.status.value:<13}"
+            f"  {invoice.invoice_id:<24}{invoice.patient_id:<9}{invoice.status.value:<13}"
             f"{invoice.charged!s:>10}{invoice.paid!s:>10}{invoice.adjusted!s:>10}"
             f"{invoice.patient_due!s:>10}{invoice.insurance_pending!s:>10}"
         )

@@ -83,10 +83,15 @@ class Posting:
             value = getattr(self, name)
             if value is None:
                 continue
-            if not isinstance(value, str) or not value or len(value) > _MAX_ID_LENGTH:
+            if (
+                not isinstance(value, str)
+                or not value.strip()
+                or len(value) > _MAX_ID_LENGTH
+                or not value.isprintable()
+            ):
                 raise InvalidInputError(
                     f"dimension {name}={value!r} on {self.account} must be a non-empty "
-                    f"string id of at most {_MAX_ID_LENGTH} characters"
+                    f"string id of at most {_MAX_ID_LENGTH} printable characters"
                 )
 
     @classmethod
@@ -150,17 +155,51 @@ class Entry:
             object.__setattr__(self, "postings", tuple(self.postings))
         if not isinstance(self.links, tuple):
             object.__setattr__(self, "links", tuple(self.links))
-        if not self.actor or not isinstance(self.actor, str):
+        _check_text("narration", self.narration, required=False)
+        if not isinstance(self.actor, str) or not self.actor.strip():
             raise InvalidInputError(
                 f"entry {self.narration!r} has actor {self.actor!r}; name who posts it, "
                 "such as a user id or 'system'"
             )
+        _check_text("actor", self.actor)
+        if self.reason is not None:
+            _check_text("reason", self.reason)
+        if self.idempotency_key is not None:
+            _check_text("idempotency_key", self.idempotency_key)
+        for link in self.links:
+            _check_text("link", link)
         for key, value in self.meta.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise InvalidInputError(
                     f"metadata {key!r}: {value!r} must map strings to strings"
                 )
+            _check_text("metadata key", key)
+            _check_text(f"metadata {key}", value, required=False)
+        for posting in self.postings:
+            if not isinstance(posting, Posting):
+                raise InvalidInputError(
+                    f"entry {self.narration!r} has {posting!r} among its postings; "
+                    "pass Posting values"
+                )
         check_balanced(self.postings, self.narration)
+
+
+def _check_text(field_name: str, value: object, *, required: bool = True) -> None:
+    """Raise unless `value` is a string without NUL characters (and not blank if required).
+
+    Every text of an entry is hashed and stored as text, so other types would
+    be stored in a form that no longer matches the hash.
+    """
+    if not isinstance(value, str):
+        raise InvalidInputError(
+            f"{field_name} {value!r} is a {type(value).__name__}; pass a string"
+        )
+    if required and not value.strip():
+        raise InvalidInputError(f"{field_name} is empty; pass a non-blank string")
+    if "\x00" in value:
+        raise InvalidInputError(
+            f"{field_name} {value!r} contains a NUL character; remove it"
+        )
 
 
 def check_balanced(postings: tuple[Posting, ...], narration: str = "") -> None:

@@ -180,6 +180,14 @@ class LedgerStore(Protocol):
 
     def get_entry(self, book_id: str, seq: int) -> JournalEntry | None: ...
 
+    def line_postings(
+        self,
+        book_id: str,
+        account: str,
+        patient: str,
+        invoices: Sequence[str] | None,
+    ) -> list[tuple[date, Posting]]: ...
+
     def iter_chain(self, book_id: str) -> Iterator[tuple[JournalEntry, str]]: ...
 
     def unit_of_work(self) -> AbstractContextManager[LedgerStore]: ...
@@ -217,7 +225,7 @@ class LedgerStore(Protocol):
         as_of: date,
         bucket_starts: Sequence[date],
         accounts: Sequence[str],
-    ) -> list[tuple[str, str, str, int, tuple[int, ...]]]: ...
+    ) -> list[tuple[str, str, str, tuple[list[int], ...]]]: ...
 
 
 class Ledger:
@@ -337,6 +345,12 @@ class Ledger:
         An entry whose idempotency key was posted before with the same content
         returns the stored entry and writes nothing new.
         """
+        for entry in entries:
+            if any(p.status is PostingStatus.PENDING for p in entry.postings):
+                raise PendingStateError(
+                    f"entry {entry.narration!r} has pending postings; post holds with "
+                    "Ledger.post_pending so they can later be posted or voided"
+                )
         items = [(entry, EntryKind.STANDARD, None) for entry in entries]
         return self._append(items)
 
@@ -823,17 +837,23 @@ def _journal_entry(
 
 
 def _check_partial_capture(pending: JournalEntry, captured: Sequence[Posting]) -> None:
-    held: dict[tuple[str, str], int] = {}
+    """Check that a capture moves at most the held amounts, on the same accounts and ids.
+
+    Each posting is keyed by its account, currency and dimensions, so a capture
+    can neither exceed a hold nor move it to another patient or provider.
+    """
+    held: dict[tuple[str, str, tuple[tuple[str, str], ...]], int] = {}
     for posting in pending.postings:
-        key = (posting.account, posting.amount.currency)
+        key = _capture_key(posting)
         held[key] = held.get(key, 0) + posting.amount.cents
-    taken: dict[tuple[str, str], int] = {}
+    taken: dict[tuple[str, str, tuple[tuple[str, str], ...]], int] = {}
     for posting in captured:
-        key = (posting.account, posting.amount.currency)
+        key = _capture_key(posting)
         if key not in held:
             raise PendingStateError(
-                f"posting to {posting.account} is not part of pending entry {pending.seq}; "
-                "a capture may only post to the pending entry's accounts"
+                f"posting to {posting.account} with {posting.dimensions()} is not part "
+                f"of pending entry {pending.seq}; a capture may only post to the "
+                "pending entry's accounts, with the same dimensions"
             )
         taken[key] = taken.get(key, 0) + posting.amount.cents
     for key, cents in taken.items():
@@ -843,3 +863,11 @@ def _check_partial_capture(pending: JournalEntry, captured: Sequence[Posting]) -
                 f"capture of {Money(cents, key[1])} on {key[0]} exceeds or reverses the "
                 f"pending {Money(limit, key[1])}; capture at most the pending amount"
             )
+
+
+def _capture_key(posting: Posting) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    return (
+        posting.account,
+        posting.amount.currency,
+        tuple(sorted(posting.dimensions().items())),
+    )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from typing import Final
 
@@ -13,6 +14,14 @@ from ona_ledger.errors import CurrencyMismatchError, InvalidAmountError
 # ISO 4217 minor-unit exponents for the currencies that differ from 2.
 _EXPONENTS: Final = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3}
 _CURRENCY_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+# An optional sign, ASCII digits with commas only between groups of three,
+# and an optional fraction: no exponents, underscores or other scripts' digits.
+_DECIMAL_TEXT: Final = re.compile(
+    r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?|[+-]?\.[0-9]+", re.ASCII
+)
+# Decimal's default context keeps 28 significant digits; staying well below it
+# keeps the conversion to minor units exact.
+_MAX_INTEGER_DIGITS: Final = 20
 
 
 def currency_exponent(currency: str) -> int:
@@ -48,16 +57,23 @@ def parse_amount(value: Decimal | str, currency: str = "USD") -> int:
             f"amount {value!r} is a {type(value).__name__}; pass a Decimal or a string, "
             "or use Money.from_minor for integer minor units"
         )
-    try:
-        number = (
-            Decimal(value.strip().replace(",", "")) if isinstance(value, str) else value
-        )
-    except InvalidOperation:
-        raise InvalidAmountError(
-            f"amount {value!r} is not a decimal number; write it like '1234.56'"
-        ) from None
+    if isinstance(value, str):
+        text = value.strip()
+        if not _DECIMAL_TEXT.fullmatch(text):
+            raise InvalidAmountError(
+                f"amount {value!r} is not a plain decimal number; write it like "
+                "'1234.56' or '1,234.56' (commas only between groups of three digits)"
+            )
+        number = Decimal(text.replace(",", ""))
+    else:
+        number = value
     if not number.is_finite():
         raise InvalidAmountError(f"amount {value!r} is not finite; pass a real amount")
+    if number.adjusted() >= _MAX_INTEGER_DIGITS:
+        raise InvalidAmountError(
+            f"amount {value!r} has more than {_MAX_INTEGER_DIGITS} digits before the "
+            "decimal point; no clinic amount is that large, so check the input"
+        )
     exponent = currency_exponent(currency)
     scaled = number.scaleb(exponent)
     if scaled != scaled.to_integral_value():

@@ -10,8 +10,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from ona_ledger.billing.common import (
+    ADJUSTMENTS_PREFIX,
     INCOME_SERVICES,
     PATIENT_CREDIT,
+    PAYER_REFUNDS,
     RECEIVABLE_INSURANCE,
     RECEIVABLE_PATIENTS,
     RECORD_INVOICE,
@@ -257,6 +259,7 @@ def _charge_postings(
 
     A reduction first closes what is still open on the line; any part the
     patient already paid moves to patient credit instead of a negative balance.
+    On an insured line, see `_insured_reduction`.
     """
     insured = isinstance(visit.coverage, Insured)
     receivable = RECEIVABLE_INSURANCE if insured else RECEIVABLE_PATIENTS
@@ -278,8 +281,11 @@ def _charge_postings(
             continue
         line_dims = {**dimensions, "invoice_line": line_id}
         postings.append(Posting.with_dimensions(INCOME_SERVICES, -delta, line_dims))
-        if delta.cents > 0 or insured:
+        if delta.cents > 0:
             postings.append(Posting.with_dimensions(receivable, delta, line_dims))
+            continue
+        if insured:
+            postings += _insured_reduction(ledger, visit, -delta, line_dims)
             continue
         open_amount = ledger.balance(
             receivable, invoice=visit.invoice, invoice_line=line_id
@@ -297,6 +303,73 @@ def _charge_postings(
                 Posting.with_dimensions(PATIENT_CREDIT, -to_credit, line_dims)
             )
     return postings
+
+
+def _insured_reduction(
+    ledger: Ledger, visit: Visit, reduction: Money, line_dims: dict[str, str]
+) -> list[Posting]:
+    """Build the credits that take `reduction` off an insured line, never below zero.
+
+    In this order, each up to what the line holds: what is still open with the
+    payer; what the payer paid, owed back on Liabilities:PayerRefunds; the
+    line's adjustments (contractual write-down, denial write-off), reversed;
+    the patient's open share; and last what the patient paid, as patient
+    credit. A void takes all of them, so the line ends at zero everywhere.
+    """
+    held, payer_paid = _insured_line_money(ledger, visit, line_dims["invoice_line"])
+    patient_dims = {k: v for k, v in line_dims.items() if k not in ("payer", "claim")}
+    buckets = [
+        (RECEIVABLE_INSURANCE, held.pop(RECEIVABLE_INSURANCE, 0), line_dims),
+        # A refund owed earlier on the line is a credit, so it lowers what is left.
+        (PAYER_REFUNDS, payer_paid + held.pop(PAYER_REFUNDS, 0), line_dims),
+    ]
+    buckets += [
+        (account, cents, line_dims)
+        for account, cents in sorted(held.items())
+        if account.startswith(ADJUSTMENTS_PREFIX)
+    ]
+    buckets.append(
+        (RECEIVABLE_PATIENTS, held.get(RECEIVABLE_PATIENTS, 0), patient_dims)
+    )
+    postings = []
+    left = reduction
+    for account, cents, dims in buckets:
+        taken = min(left, Money(max(cents, 0)))
+        if taken.cents:
+            postings.append(Posting.with_dimensions(account, -taken, dims))
+            left = left - taken
+    if left.cents:
+        postings.append(Posting.with_dimensions(PATIENT_CREDIT, -left, patient_dims))
+    return postings
+
+
+def _insured_line_money(
+    ledger: Ledger, visit: Visit, line_id: str
+) -> tuple[dict[str, int], int]:
+    """Return one line's balance in cents per account, and what the payer paid on it.
+
+    A payer entry (an 835 line, a claim payment, their reversals) credits the
+    line's insurance receivable by what it paid plus what it adjusted or moved
+    to the patient, so its payment is that credit less those postings. A
+    denial's write-off or move to the patient nets to zero.
+    """
+    held: dict[str, int] = {}
+    payer_paid = 0
+    for entry in ledger.entries(invoice=visit.invoice, invoice_line=line_id):
+        on_line = [p for p in entry.postings if p.invoice_line == line_id]
+        for posting in on_line:
+            held[posting.account] = held.get(posting.account, 0) + posting.amount.cents
+        if entry.meta.get("type") == EntryType.CHARGE.value or all(
+            p.account != RECEIVABLE_INSURANCE for p in on_line
+        ):
+            continue
+        payer_paid -= sum(
+            p.amount.cents
+            for p in on_line
+            if p.account in (RECEIVABLE_INSURANCE, RECEIVABLE_PATIENTS)
+            or p.account.startswith(ADJUSTMENTS_PREFIX)
+        )
+    return held, payer_paid
 
 
 def _charged_by_line(ledger: Ledger, visit_id: str) -> tuple[dict[str, Money], int]:

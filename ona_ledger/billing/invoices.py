@@ -102,15 +102,20 @@ class Invoice:
         return InvoiceStatus.OPEN
 
 
-def get_invoice(ledger: Ledger, invoice_id: str) -> Invoice:
-    """Read an invoice from the ledger; raise InvoiceStateError when it does not exist."""
+def get_invoice(
+    ledger: Ledger, invoice_id: str, *, as_of: date | None = None
+) -> Invoice:
+    """Read an invoice from the ledger; raise InvoiceStateError when it does not exist.
+
+    With `as_of`, only entries dated on or before that day count.
+    """
     record = ledger.store.get_record(ledger.book_id, RECORD_INVOICE, invoice_id)
     if record is None:
         raise InvoiceStateError(
             f"invoice {invoice_id} does not exist in book {ledger.book_id}; invoices are "
             "created when a visit is signed"
         )
-    entries = ledger.entries(invoice=invoice_id)
+    entries = ledger.entries(invoice=invoice_id, end=as_of)
     line_info = _line_descriptions(ledger, record["visits"])
     totals = _line_totals(entries, invoice_id)
     lines = []
@@ -160,14 +165,18 @@ def get_invoice(ledger: Ledger, invoice_id: str) -> Invoice:
     )
 
 
-def patient_invoices(ledger: Ledger, patient_id: str) -> list[Invoice]:
-    """Return a patient's invoices, oldest first."""
+def patient_invoices(
+    ledger: Ledger, patient_id: str, *, as_of: date | None = None
+) -> list[Invoice]:
+    """Return a patient's invoices, oldest first; with `as_of`, as they stood that day."""
     invoice_ids: set[str] = set()
-    for entry in ledger.entries(patient=patient_id, account=INCOME_SERVICES):
+    for entry in ledger.entries(patient=patient_id, account=INCOME_SERVICES, end=as_of):
         for posting in entry.postings:
             if posting.invoice is not None and posting.patient == patient_id:
                 invoice_ids.add(posting.invoice)
-    invoices = [get_invoice(ledger, invoice_id) for invoice_id in invoice_ids]
+    invoices = [
+        get_invoice(ledger, invoice_id, as_of=as_of) for invoice_id in invoice_ids
+    ]
     return sorted(invoices, key=lambda invoice: (invoice.issued, invoice.invoice_id))
 
 

@@ -144,34 +144,20 @@ def open_lines(
     ledger: Ledger, patient_id: str, invoices: Sequence[str] | None = None
 ) -> list[OpenLine]:
     """Return a patient's invoice lines with an open balance, oldest first."""
-    if invoices:
-        entries = [e for invoice in invoices for e in ledger.entries(invoice=invoice)]
-    else:
-        entries = ledger.entries(patient=patient_id, account=RECEIVABLE_PATIENTS)
+    # Only the patient's receivable postings on invoice lines are read, through
+    # the invoice (or patient) index, not whole entries.
+    postings = ledger.store.line_postings(
+        ledger.book_id, RECEIVABLE_PATIENTS, patient_id, invoices
+    )
     lines: dict[tuple[str, str], dict[str, Any]] = {}
-    seen: set[int] = set()
-    for entry in entries:
-        if entry.seq in seen:
-            continue
-        seen.add(entry.seq)
-        for posting in entry.postings:
-            if posting.account != RECEIVABLE_PATIENTS or posting.patient != patient_id:
-                continue
-            if posting.invoice is None or posting.invoice_line is None:
-                continue
-            if invoices and posting.invoice not in invoices:
-                continue
-            key = (posting.invoice, posting.invoice_line)
-            line = lines.setdefault(
-                key,
-                {"open": Money.zero(), "first": entry.effective_date, "dims": {}},
-            )
-            line["open"] = line["open"] + posting.amount
-            line["first"] = min(line["first"], entry.effective_date)
-            dims = posting.dimensions()
-            line["dims"] = {
-                name: dims[name] for name in _LINE_DIMENSIONS if name in dims
-            }
+    for day, posting in postings:
+        assert posting.invoice is not None and posting.invoice_line is not None
+        key = (posting.invoice, posting.invoice_line)
+        line = lines.setdefault(key, {"open": Money.zero(), "first": day, "dims": {}})
+        line["open"] = line["open"] + posting.amount
+        line["first"] = min(line["first"], day)
+        dims = posting.dimensions()
+        line["dims"] = {name: dims[name] for name in _LINE_DIMENSIONS if name in dims}
     result = [
         OpenLine(invoice, line_id, data["open"], data["dims"], data["first"])
         for (invoice, line_id), data in lines.items()

@@ -40,6 +40,9 @@ _CATEGORIES: dict[str, DeclineCategory] = {
     "restricted_card": DeclineCategory.NEW_CARD,
     "account_closed": DeclineCategory.NEW_CARD,
     "authentication_required": DeclineCategory.PATIENT_PRESENT,
+    # Stripe's next step is to retry with the correct CVC. A saved card stores no
+    # CVC, so an off-session retry declines again until the patient re-enters it.
+    "incorrect_cvc": DeclineCategory.PATIENT_PRESENT,
     "do_not_honor": DeclineCategory.UNCLEAR,
     "generic_decline": DeclineCategory.UNCLEAR,
     "call_issuer": DeclineCategory.UNCLEAR,

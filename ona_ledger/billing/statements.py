@@ -102,7 +102,7 @@ def build_statement(ledger: Ledger, patient_id: str, statement_date: date) -> St
     """
     invoices = tuple(
         invoice
-        for invoice in patient_invoices(ledger, patient_id)
+        for invoice in patient_invoices(ledger, patient_id, as_of=statement_date)
         if invoice.status not in (InvoiceStatus.PAID, InvoiceStatus.VOID)
     )
     activity = []

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any, Final
 
-from ona_ledger.accounts import Account
+from ona_ledger.accounts import chart_account
 from ona_ledger.billing.common import (
     CLEARING_INSURANCE,
     CLEARING_UNDEPOSITED,
@@ -25,6 +25,7 @@ from ona_ledger.billing.common import (
 )
 from ona_ledger.billing.insurance import claim_lines
 from ona_ledger.claims import queues
+from ona_ledger.claims.claim import ClaimStatus
 from ona_ledger.claims.codes import (
     describe_adjustment,
     describe_remark,
@@ -39,10 +40,12 @@ from ona_ledger.claims.era import (
     ServiceLine,
 )
 from ona_ledger.claims.era_balance import check_balanced
+from ona_ledger.claims.lifecycle import mark_claim_adjudicated
 from ona_ledger.entries import Entry, EntryKind, JournalEntry, Posting
-from ona_ledger.errors import RemittancePostingError
+from ona_ledger.errors import ClaimStateError, RemittancePostingError
 from ona_ledger.ledger import Ledger
 from ona_ledger.money import Money, allocate
+from ona_ledger.reconcile.ledger_items import ReconcileEntryType
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ STATUS_DENIED: Final = "4"
 STATUS_REVERSAL: Final = "22"
 # BPR01 "H" is a notification only: the remittance moves no money.
 _NOTIFICATION_ONLY: Final = "H"
+_SETTLEMENT_LOOKBACK: Final = timedelta(days=31)
 _PATIENT_DIMENSIONS: Final = (
     "patient",
     "invoice",
@@ -115,6 +119,9 @@ class ClaimOutcome:
     denials: tuple[str, ...] = ()
     unmatched: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    decision: str | None = None
+    """The payer's decision on the claim as its lifecycle records it: "paid" or
+    "denied"; None for a reversal or money held unmatched."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,11 +227,19 @@ def expected_deposits(ledger: Ledger) -> list[ExpectedDeposit]:
     """List posted remittances whose money should reach the bank, by payment date.
 
     Bank reconciliation matches a deposit to one of these by trace number
-    (TRN02) and amount (BPR02); notification-only and zero remittances are left out.
+    (TRN02) and amount (BPR02). Notification-only and zero remittances are left
+    out. So is an EFT that reconciliation moved into the bank (its
+    `eft-settlement` entry), and a remittance whose record has `deposit` set.
     """
+    pending = [
+        record
+        for _key, record in ledger.store.list_records(ledger.book_id, RECORD_REMITTANCE)
+        if record["expected_at_bank"] and not record.get("deposit")
+    ]
+    settled = settled_eft_traces(ledger, pending)
     found = []
-    for _key, record in ledger.store.list_records(ledger.book_id, RECORD_REMITTANCE):
-        if not record["expected_at_bank"] or record.get("deposit"):
+    for record in pending:
+        if record["trace_number"] in settled:
             continue
         found.append(
             ExpectedDeposit(
@@ -237,6 +252,41 @@ def expected_deposits(ledger: Ledger) -> list[ExpectedDeposit]:
             )
         )
     return sorted(found, key=lambda d: (d.payment_date or date.min, d.trace_number))
+
+
+def settled_eft_traces(
+    ledger: Ledger, records: Sequence[dict[str, Any]]
+) -> dict[str, str]:
+    """Return the trace numbers of these remittance records that reached the bank.
+
+    Maps each to the id of the entry bank reconciliation posted when it matched
+    the EFT on a statement and moved it out of Assets:Clearing:Insurance
+    (entry type eft_settlement). Checks are deposited with the desk's deposit
+    batch, not by trace number, so they never appear here.
+    """
+    traces = {
+        record["trace_number"]
+        for record in records
+        if record["deposit_account"] == CLEARING_INSURANCE
+    }
+    if not traces:
+        return {}
+    days = [
+        date.fromisoformat(record["payment_date"] or record["effective_date"])
+        for record in records
+        if record["trace_number"] in traces
+    ]
+    # NOTE: a settlement dated more than this before the 835's payment date is
+    # missed; bank matching looks only a few days either side of it.
+    start = min(days) - _SETTLEMENT_LOOKBACK
+    settled = {}
+    for entry in ledger.entries(start=start, account=CLEARING_INSURANCE):
+        if entry.meta.get("type") != ReconcileEntryType.EFT_SETTLEMENT.value:
+            continue
+        trace = entry.meta.get("trace_number", "")
+        if trace in traces and ledger.reversal_of(entry.seq) is None:
+            settled[trace] = entry.id
+    return settled
 
 
 def match_remittance(
@@ -398,8 +448,81 @@ def _post_known_claim(
     *,
     hold: bool,
 ) -> ClaimOutcome:
+    """Post a claim of the ledger, then record the payer's decision in its lifecycle."""
     if claim.status_code == STATUS_REVERSAL:
+        # NOTE: a reversal leaves the lifecycle status as it is; the payer's
+        # corrected claim payment that usually follows records the new decision.
         return _reverse_claim(context, claim, ledger_claim_id)
+    outcome = _post_claim_lines(context, claim, ledger_claim_id, visit, hold=hold)
+    if outcome.result == "unmatched":
+        return outcome
+    return _record_decision(context.ledger, claim, ledger_claim_id, outcome)
+
+
+def _record_decision(
+    ledger: Ledger, claim: RemittanceClaim, ledger_claim_id: str, outcome: ClaimOutcome
+) -> ClaimOutcome:
+    """Mark the stored claim paid or denied, with the payer's claim number (CLP07).
+
+    A claim is denied when CLP02 is 4 or every line the remittance matched was
+    denied. A claim with some lines paid is paid, and its denied lines are
+    queued. A stored claim that cannot move to the decision (a draft, or a paid
+    claim the payer now denies) keeps its status and the outcome notes why, so
+    the money still posts.
+    """
+    status = ClaimStatus.DENIED if outcome.decision == "denied" else ClaimStatus.PAID
+    reason = None
+    if status is ClaimStatus.DENIED:
+        reason = _denial_reason(claim)
+    try:
+        mark_claim_adjudicated(
+            ledger,
+            ledger_claim_id,
+            status,
+            payer_claim_number=claim.payer_claim_control_number or None,
+            reason=reason,
+        )
+    except ClaimStateError as error:
+        logger.warning("claim %s: status not recorded: %s", ledger_claim_id, error)
+        note = f"claim status not recorded: {error}"
+        return replace(outcome, notes=(*outcome.notes, note))
+    return outcome
+
+
+def _denial_reason(claim: RemittanceClaim) -> str:
+    """Return the denial's CARC codes (CO-16, ...), else CLP02 4."""
+    adjustments = [*claim.adjustments]
+    for line in claim.lines:
+        adjustments += line.adjustments
+    codes = [
+        f"{a.group_code}-{a.reason_code}"
+        for a in adjustments
+        if a.group_code != "PR" and queues.is_denial_reason(a.reason_code)
+    ]
+    if codes:
+        return "denied by the payer: " + " ".join(dict.fromkeys(codes))
+    return "denied by the payer (CLP02 4)"
+
+
+def _line_denied(claim: RemittanceClaim, line: RemittanceLine) -> bool:
+    """True when the payer denied a line: CLP02 4, or nothing paid for a denial reason."""
+    return claim.status_code == STATUS_DENIED or (
+        line.paid.is_zero()
+        and any(
+            a.group_code != "PR" and queues.is_denial_reason(a.reason_code)
+            for a in line.adjustments
+        )
+    )
+
+
+def _post_claim_lines(
+    context: _Context,
+    claim: RemittanceClaim,
+    ledger_claim_id: str,
+    visit: dict[str, Any],
+    *,
+    hold: bool,
+) -> ClaimOutcome:
 
     billed = _billed_lines(context.ledger, ledger_claim_id, visit)
     lines = [line for line in claim.lines if not line.is_empty]
@@ -463,6 +586,7 @@ def _post_known_claim(
     result = "denied" if denials and not entries else "posted"
     if held:
         result = "partly unmatched"
+    denied = all(_line_denied(claim, line) for line, _billed in matches)
     return ClaimOutcome(
         claim.claim_id,
         claim.status_code,
@@ -472,6 +596,7 @@ def _post_known_claim(
         tuple(denials),
         held,
         tuple(notes),
+        "denied" if denied else "paid",
     )
 
 
@@ -495,6 +620,7 @@ def _post_claim_without_lines(
     ]
     entries: list[str] = []
     denials: list[str] = []
+    denied = bool(billed)
     for index, billed_line in enumerate(billed):
         line = RemittanceLine(
             number=index + 1,
@@ -514,6 +640,7 @@ def _post_claim_without_lines(
         )
         entries += [entry.id] if entry else []
         denials += [denial] if denial else []
+        denied = denied and _line_denied(claim, line)
     result = "denied" if denials and not entries else "posted"
     return ClaimOutcome(
         claim.claim_id,
@@ -522,6 +649,7 @@ def _post_claim_without_lines(
         result,
         tuple(entries),
         tuple(denials),
+        decision="denied" if denied else "paid",
     )
 
 
@@ -549,13 +677,7 @@ def _post_line(
     funding_dimensions: dict[str, str] = {
         name: dimensions[name] for name in ("payer", "claim") if name in dimensions
     }
-    line_denied = claim.status_code == STATUS_DENIED or (
-        line.paid.is_zero()
-        and any(
-            a.group_code != "PR" and queues.is_denial_reason(a.reason_code)
-            for a in line.adjustments
-        )
-    )
+    line_denied = _line_denied(claim, line)
     amounts: dict[str, Money] = {}
 
     def add(account: str, amount: Money) -> None:
@@ -869,9 +991,10 @@ def _post_provider_adjustment(
     ledger = context.ledger
     reason = adjustment.reason_code
     if reason == "L6":
-        ledger.open_account(
-            Account(INTEREST_INCOME, description="interest payers pay on late claims")
-        )
+        if all(account.name != INTEREST_INCOME for account in ledger.accounts()):
+            ledger.open_account(
+                chart_account(INTEREST_INCOME, adjustment.amount.currency)
+            )
         target = INTEREST_INCOME
     else:
         target = SUSPENSE
@@ -1230,6 +1353,7 @@ def _outcome_record_fields(outcome: RemittanceOutcome) -> dict[str, Any]:
                 "denials": list(claim.denials),
                 "unmatched": list(claim.unmatched),
                 "notes": list(claim.notes),
+                "decision": claim.decision,
             }
             for claim in outcome.claims
         ],
@@ -1257,6 +1381,7 @@ def _outcome_from_record(record: dict[str, Any]) -> RemittanceOutcome:
                 tuple(claim["denials"]),
                 tuple(claim["unmatched"]),
                 tuple(claim["notes"]),
+                claim.get("decision"),
             )
             for claim in record["claims"]
         ),

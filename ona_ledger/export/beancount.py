@@ -13,7 +13,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
+from ona_ledger.accounts import AccountType, account_type
 from ona_ledger.entries import DIMENSIONS, JournalEntry, PostingStatus
+from ona_ledger.errors import InvalidInputError
 from ona_ledger.ledger import Balance, Ledger
 from ona_ledger.money import Money
 
@@ -32,10 +34,17 @@ def export_beancount(
 ) -> dict[str, Money]:
     """Write the book as a beancount file and return the closing balance of each account.
 
-    With `start`, balances before it are carried in as one opening transaction
-    against Equity:OpeningBalances dated the day before; with `end`, entries
-    after it are left out. Balance assertions close the file.
+    With `start`, the balance sheet before it is carried in as one opening
+    transaction dated the day before: assets, liabilities and equity at their
+    balances, and earlier income and expenses closed into
+    Equity:OpeningBalances, so the file's income statement covers only the
+    period. With `end`, entries after it are left out. Balance assertions
+    close the file.
     """
+    if start is not None and end is not None and start > end:
+        raise InvalidInputError(
+            f"export period starts {start} after it ends {end}; swap the dates"
+        )
     accounts = ledger.accounts()
     out.write(
         f'option "title" "{_quote(title or "ona_ledger book " + ledger.book_id)}"\n'
@@ -53,10 +62,11 @@ def export_beancount(
     closing: dict[str, Money] = {}
     last_day = start - timedelta(days=1) if start else None
     if start is not None:
-        opening = ledger.account_balances(as_of=start - timedelta(days=1))
+        opening = _balance_sheet_carried_in(
+            ledger.account_balances(as_of=start - timedelta(days=1))
+        )
         _write_opening(out, start - timedelta(days=1), opening)
-        for name, balance in opening.items():
-            closing[name] = balance.posted
+        closing.update(opening)
     for entry in _entries_in_range(ledger, start, end):
         if _write_entry(out, entry, closing):
             last_day = (
@@ -125,11 +135,29 @@ def _entries_in_range(
     return sorted(in_range, key=lambda e: (e.effective_date, e.seq))
 
 
-def _write_opening(out: TextIO, day: date, balances: dict[str, Balance]) -> None:
-    lines = []
-    for account, balance in sorted(balances.items()):
-        if account != OPENING_ACCOUNT and balance.posted.cents:
-            lines.append((account, balance.posted))
+def _balance_sheet_carried_in(balances: dict[str, Balance]) -> dict[str, Money]:
+    """Return the balances carried into a period, with earlier income and expenses closed.
+
+    Net income before the period is the opposite of its balancing equity, so it
+    lands in Equity:OpeningBalances and income and expense accounts start at zero.
+    """
+    carried: dict[str, Money] = {}
+    for name, balance in balances.items():
+        if account_type(name) in (AccountType.INCOME, AccountType.EXPENSES):
+            target = OPENING_ACCOUNT
+        else:
+            target = name
+        held = carried.get(target, Money.zero(balance.posted.currency))
+        carried[target] = held + balance.posted
+    return {name: amount for name, amount in carried.items() if amount.cents}
+
+
+def _write_opening(out: TextIO, day: date, balances: dict[str, Money]) -> None:
+    lines = [
+        (account, amount)
+        for account, amount in sorted(balances.items())
+        if account != OPENING_ACCOUNT and amount.cents
+    ]
     if not lines:
         return
     out.write(

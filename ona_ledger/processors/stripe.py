@@ -51,8 +51,14 @@ class StripeConfig:
     clinic_name: str = "Your clinic"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> StripeConfig:
-        """Read ONA_STRIPE_API_KEY, ONA_STRIPE_WEBHOOK_SECRET and the optional rest."""
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StripeConfig:
+        """Read ONA_STRIPE_API_KEY, ONA_STRIPE_WEBHOOK_SECRET and the optional rest.
+
+        `environ` defaults to os.environ, read at call time so that no default
+        value (and no secret in it) shows in help text or generated docs.
+        """
+        if environ is None:
+            environ = os.environ
         missing = [
             name
             for name in ("ONA_STRIPE_API_KEY", "ONA_STRIPE_WEBHOOK_SECRET")

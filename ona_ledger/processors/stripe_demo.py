@@ -52,7 +52,7 @@ def run_stripe_fake_step(ledger: Ledger, fees: FeeSchedule) -> list[str]:
             webhook_secret=DEMO_WEBHOOK_SECRET,
             api_base=server.url,
             checkout_success_url="https://clinic.example/paid",
-            clinic_name="Ona Example Clinic",
+            clinic_name="Ona Demo Family Clinic",
         )
         processor = StripeProcessor(
             config, http_client=NoWaitRequestsClient(), clock=now

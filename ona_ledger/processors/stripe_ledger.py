@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
-from ona_ledger.accounts import Account
+from ona_ledger.accounts import chart_account
 from ona_ledger.billing.common import (
     BANK,
     CLEARING_PROCESSOR,
@@ -273,14 +273,8 @@ def book_payout(
     if remainder.is_zero():
         entry = record_payout(ledger, str(payout["id"]), amount, arrival, actor=ACTOR)
     else:
-        ledger.open_account(
-            Account(
-                PAYOUT_SUSPENSE,
-                currency=currency,
-                opened=date(2000, 1, 1),
-                description="processor payout money its balance transactions do not explain",
-            )
-        )
+        if all(account.name != PAYOUT_SUSPENSE for account in ledger.accounts()):
+            ledger.open_account(chart_account(PAYOUT_SUSPENSE, currency))
         logger.warning(
             "Stripe payout %s: %s not explained by its %d balance transactions",
             payout["id"],

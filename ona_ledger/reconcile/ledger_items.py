@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from ona_ledger.accounts import Account
+from ona_ledger.accounts import chart_account
 from ona_ledger.billing.common import BANK, CLEARING_INSURANCE, EntryType
 from ona_ledger.entries import (
     Entry,
@@ -270,16 +270,12 @@ def post_suggested_entry(
 
     The idempotency key is the line's (bank account, FITID), so confirming twice posts once.
     """
-    if suggestion.credit_account == INTEREST_INCOME_ACCOUNT or (
-        suggestion.debit_account == INTEREST_INCOME_ACCOUNT
-    ):
-        currency = suggestion.amount.currency
+    if INTEREST_INCOME_ACCOUNT in (
+        suggestion.credit_account,
+        suggestion.debit_account,
+    ) and all(account.name != INTEREST_INCOME_ACCOUNT for account in ledger.accounts()):
         ledger.open_account(
-            Account(
-                INTEREST_INCOME_ACCOUNT,
-                currency,
-                description="interest the bank pays",
-            )
+            chart_account(INTEREST_INCOME_ACCOUNT, suggestion.amount.currency)
         )
     amount = suggestion.amount
     return ledger.post(

@@ -14,6 +14,7 @@ from ona_ledger.billing.common import (
     RECEIVABLE_INSURANCE,
     RECEIVABLE_PATIENTS,
 )
+from ona_ledger.claims.decisions import first_decisions
 from ona_ledger.ledger import Ledger
 from ona_ledger.money import Money
 from ona_ledger.reports.revenue import SELF_PAY, GroupBy, Period, revenue
@@ -33,9 +34,10 @@ class KeyFigures:
     net_collection_rate: Decimal | None
     receivable: Money
     days_in_ar: Decimal | None
-    claims_adjudicated: int | None
-    claims_denied: int | None
+    claims_adjudicated: int
+    claims_denied: int
     denial_rate: Decimal | None
+    claims_with_denied_lines: int
     payer_mix: dict[str, Decimal]
 
     def to_dict(self) -> dict[str, Any]:
@@ -54,6 +56,7 @@ class KeyFigures:
             "claims_adjudicated": self.claims_adjudicated,
             "claims_denied": self.claims_denied,
             "denial_rate": text(self.denial_rate),
+            "claims_with_denied_lines": self.claims_with_denied_lines,
             "payer_mix": {payer: str(share) for payer, share in self.payer_mix.items()},
         }
 
@@ -64,8 +67,9 @@ def key_figures(ledger: Ledger, *, start: date, end: date) -> KeyFigures:
     - Net collection rate: collections / (charges - contractual adjustments).
     - Days in A/R: patient and insurance receivable at `end` divided by the
       average charges per day over the period.
-    - Denial rate: denied / adjudicated (paid or denied) claims, where the
-      claims module stores claims; None without it.
+    - Denial rate: claims denied / claims adjudicated, counting each claim's
+      first decision on a posted 835 in the period; a claim with only some
+      lines denied is paid, and counted apart in `claims_with_denied_lines`.
     - Payer mix: each payer's share of the period's charges, self-pay included.
     """
     period = ledger.account_balances(as_of=end, since=start)
@@ -86,8 +90,8 @@ def key_figures(ledger: Ledger, *, start: date, end: date) -> KeyFigures:
         per_day = Decimal(charges.cents) / days
         days_in_ar = (Decimal(receivable.cents) / per_day).quantize(Decimal("0.1"))
 
-    adjudicated, denied = _claim_counts(ledger, start, end)
-    denial_rate = None if adjudicated is None else _ratio(denied or 0, adjudicated)
+    adjudicated, denied, partly_denied = _claim_counts(ledger, start, end)
+    denial_rate = _ratio(denied, adjudicated)
     return KeyFigures(
         start,
         end,
@@ -100,6 +104,7 @@ def key_figures(ledger: Ledger, *, start: date, end: date) -> KeyFigures:
         adjudicated,
         denied,
         denial_rate,
+        partly_denied,
         payer_mix(ledger, start=start, end=end),
     )
 
@@ -139,37 +144,19 @@ def _ratio(numerator: int, denominator: int) -> Decimal | None:
     )
 
 
-def _claim_counts(
-    ledger: Ledger, start: date, end: date
-) -> tuple[int | None, int | None]:
-    """Count claims paid or denied, by the claim's service dates in the period.
+def _claim_counts(ledger: Ledger, start: date, end: date) -> tuple[int, int, int]:
+    """Count claims first adjudicated in the period: all, denied, and paid with a denied line.
 
-    Returns (None, None) when the claims module is not installed.
+    A claim is adjudicated when a posted 835 decided it. It is denied when CLP02
+    is 4 or the payer denied every line; a paid claim with some lines denied
+    counts as paid, and in the third figure.
     """
-    try:
-        from ona_ledger.claims.claim import ClaimStatus
-        from ona_ledger.claims.lifecycle import list_claims
-    except ImportError:
-        logger.info("claims module not available; denial rate not computed")
-        return None, None
-    adjudicated = denied = 0
-    for stored in list_claims(ledger, [ClaimStatus.PAID, ClaimStatus.DENIED]):
-        service_dates = _service_dates(stored.claim)
-        if service_dates and not any(start <= day <= end for day in service_dates):
-            continue
-        adjudicated += 1
-        if stored.claim.status is ClaimStatus.DENIED:
-            denied += 1
-    return adjudicated, denied
-
-
-def _service_dates(claim: Any) -> list[date]:
-    dates = []
-    for line in getattr(claim, "lines", ()):
-        value = getattr(line, "service_date", None)
-        if isinstance(value, date):
-            dates.append(value)
-    return dates
+    decisions = first_decisions(ledger, start=start, end=end)
+    denied = sum(1 for decision in decisions if decision.denied)
+    partly = sum(
+        1 for decision in decisions if not decision.denied and decision.denied_lines
+    )
+    return len(decisions), denied, partly
 
 
 def format_key_figures(figures: KeyFigures) -> str:
@@ -178,9 +165,10 @@ def format_key_figures(figures: KeyFigures) -> str:
     def percent(value: Decimal | None) -> str:
         return "n/a" if value is None else f"{value * 100:.2f}%"
 
-    denial = percent(figures.denial_rate)
-    if figures.claims_adjudicated is not None:
-        denial += f" ({figures.claims_denied} of {figures.claims_adjudicated} claims)"
+    denial = (
+        f"{percent(figures.denial_rate)} ({figures.claims_denied} of "
+        f"{figures.claims_adjudicated} claims)"
+    )
     lines = [
         f"Key figures, {figures.start} through {figures.end}",
         f"  Charges                 {figures.charges!s:>12}",
@@ -190,6 +178,7 @@ def format_key_figures(figures: KeyFigures) -> str:
         f"  Receivable at end       {figures.receivable!s:>12}",
         f"  Days in A/R             {figures.days_in_ar if figures.days_in_ar is not None else 'n/a'!s:>12}",
         f"  Denial rate             {denial:>12}",
+        f"  Paid with a denied line {figures.claims_with_denied_lines:>12}",
         "  Payer mix (share of charges)",
     ]
     lines += [

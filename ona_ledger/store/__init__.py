@@ -43,7 +43,9 @@ def open_ledger(
 
     With `create` (the default) the schema is migrated to the latest version
     and a missing book is created with the clinic chart of accounts and its
-    balance limits. Pass a Connection to share the host's transaction.
+    balance limits. An existing book gets any chart account it lacks (one
+    added to the chart after the book was created). Pass a Connection to
+    share the host's transaction.
     """
     target = create_engine(bind) if isinstance(bind, str) else bind
     store = SqlStore(target)
@@ -54,7 +56,36 @@ def open_ledger(
             _create_book(
                 store, book_id, book_name or book_id, currency, clock, chart_opened
             )
+        else:
+            _open_missing_chart_accounts(store, book_id, currency, clock, chart_opened)
     return Ledger(store, book_id, clock)
+
+
+def _open_missing_chart_accounts(
+    store: SqlStore, book_id: str, currency: str, clock: Clock, chart_opened: date
+) -> None:
+    """Open the chart accounts an existing book lacks, in the book's own currency.
+
+    The book's currency is that of its first chart account; `currency` is the
+    fallback for a book that holds none. Accounts the book has are left as
+    they are, descriptions and close dates included.
+    """
+    existing = store.load_accounts(book_id)
+    book_currency = next(
+        (existing[a.name].currency for a in clinic_chart() if a.name in existing),
+        currency,
+    )
+    missing = [
+        account
+        for account in clinic_chart(book_currency, chart_opened)
+        if account.name not in existing
+    ]
+    if not missing:
+        return
+    with store.unit_of_work() as unit:
+        setup = Ledger(unit, book_id, clock)
+        for account in missing:
+            setup.open_account(account)
 
 
 def _create_book(

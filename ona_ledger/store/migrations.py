@@ -61,6 +61,28 @@ def _create_receivable_items(connection: Connection) -> None:
     )
 
 
+def _create_receivable_open(connection: Connection) -> None:
+    schema.receivable_open.create(connection, checkfirst=True)
+    # Fill it from receivable_items: each line's service date and payer over
+    # all its rows, its open cents per account, summed per group, zeros left out.
+    connection.execute(
+        text(
+            "INSERT INTO receivable_open (book_id, account, currency, patient, payer, "
+            "service_date, posted_cents) "
+            "SELECT r.book_id, r.account, r.currency, r.patient, line.payer, "
+            "line.service_date, SUM(r.posted_cents) FROM receivable_items r JOIN "
+            "(SELECT book_id, patient, invoice, invoice_line, currency, "
+            "MAX(payer) AS payer, MIN(day) AS service_date FROM receivable_items "
+            "GROUP BY book_id, patient, invoice, invoice_line, currency) line "
+            "ON line.book_id = r.book_id AND line.patient = r.patient "
+            "AND line.invoice = r.invoice AND line.invoice_line = r.invoice_line "
+            "AND line.currency = r.currency "
+            "GROUP BY r.book_id, r.account, r.currency, r.patient, line.payer, "
+            "line.service_date HAVING SUM(r.posted_cents) <> 0"
+        )
+    )
+
+
 # Each step runs once, in order, inside the migrating transaction. Append new
 # steps at the end; never edit one that has shipped.
 MIGRATIONS: Final[tuple[tuple[int, str, Callable[[Connection], None]], ...]] = (
@@ -68,6 +90,7 @@ MIGRATIONS: Final[tuple[tuple[int, str, Callable[[Connection], None]], ...]] = (
     (2, "index records by kind", _index_records_by_kind),
     (3, "bank statement lines", _create_statement_lines),
     (4, "receivable items for aging", _create_receivable_items),
+    (5, "open receivable by date of service", _create_receivable_open),
 )
 LATEST: Final = MIGRATIONS[-1][0]
 

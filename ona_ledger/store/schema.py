@@ -170,6 +170,31 @@ receivable_items = Table(
     ),
 )
 
+# Maintained open receivable per patient, payer and date of service, the
+# summary that aging reads: one row per book, receivable account, currency,
+# patient, payer and service date, holding the open cents of every invoice line
+# (item of receivable_items) whose service date and payer these are. A line's
+# service date is its first day and its payer the largest of its rows' payers,
+# both over all receivable accounts. Rows that reach zero are deleted, so the
+# table grows with open groups, not with history.
+receivable_open = Table(
+    "receivable_open",
+    metadata,
+    Column("book_id", String(ID), nullable=False),
+    Column("account", String(400), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("patient", String(ID), nullable=False),
+    Column("payer", String(ID), nullable=False),
+    Column("service_date", Date, nullable=False),
+    Column("posted_cents", BigInteger, nullable=False),
+    # Key order lets aging sum each patient's buckets in one unsorted pass.
+    PrimaryKeyConstraint(
+        "book_id", "account", "currency", "patient", "payer", "service_date"
+    ),
+    # On SQLite the key is then the table itself, so that pass reads no other index.
+    sqlite_with_rowid=False,
+)
+
 # Per-book counters that must never repeat, such as X12 control numbers.
 sequences = Table(
     "sequences",

@@ -66,11 +66,29 @@ _UPSERT_RECEIVABLE_ITEM = (
     "DO UPDATE SET posted_cents = receivable_items.posted_cents + "
     "excluded.posted_cents"
 )
+_UPSERT_RECEIVABLE_OPEN = (
+    "INSERT INTO receivable_open (book_id, account, currency, patient, payer, "
+    "service_date, posted_cents) VALUES (?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (book_id, account, currency, patient, payer, service_date) "
+    "DO UPDATE SET posted_cents = receivable_open.posted_cents + excluded.posted_cents"
+)
+_DELETE_CLOSED_RECEIVABLE_OPEN = (
+    "DELETE FROM receivable_open WHERE book_id = ? AND account = ? AND currency = ? "
+    "AND patient = ? AND payer = ? AND service_date = ? AND posted_cents = 0"
+)
 # Postings to accounts under this prefix are kept per invoice line for aging.
 RECEIVABLE_PREFIX = "Assets:Receivable:"
+# Invoice lines read per query by their key (patient, invoice, line, currency).
+_LINE_CHUNK = 200
 # The same SQL with PostgreSQL's placeholders, filled in on first use.
 _POSTGRES_SQL: dict[str, str] = {}
 
+# Built once, so each read reuses SQLAlchemy's compiled form.
+_SELECT_RECORD = sa.select(schema.records.c.body).where(
+    schema.records.c.book_id == sa.bindparam("book_id"),
+    schema.records.c.kind == sa.bindparam("kind"),
+    schema.records.c.key == sa.bindparam("key"),
+)
 _UPSERT_RECORD = sa.text(
     "INSERT INTO records (book_id, kind, key, body, updated_at) "
     "VALUES (:book_id, :kind, :key, :body, :updated_at) "
@@ -130,9 +148,12 @@ class SqlStore:
     transaction, so they commit or roll back with it.
     """
 
-    def __init__(self, bind: Engine | Connection):
+    def __init__(self, bind: Engine | Connection, *, in_unit: bool = False):
         self._engine = bind if isinstance(bind, Engine) else None
         self._connection = bind if isinstance(bind, Connection) else None
+        # True for the store that unit_of_work yields: its connection is inside
+        # a transaction that commits or rolls back as a whole.
+        self._in_unit = in_unit
         dialect = bind.dialect.name
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self.dialect = dialect
@@ -162,15 +183,30 @@ class SqlStore:
         if self._connection is None:
             assert self._engine is not None
             with self._engine.begin() as connection:
-                yield SqlStore(connection)
+                yield SqlStore(connection, in_unit=True)
             return
         connection = self._connection
         if connection.in_transaction():
             with connection.begin_nested():
-                yield SqlStore(connection)
+                yield SqlStore(connection, in_unit=True)
         else:
             with connection.begin():
-                yield SqlStore(connection)
+                yield SqlStore(connection, in_unit=True)
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """Yield a connection for a write of one or two statements.
+
+        Inside a unit of work the statements run in its transaction without a
+        savepoint of their own, which saved two round trips per write: a failed
+        statement raises out of the unit, which then rolls back as a whole.
+        Elsewhere they get a transaction (or a savepoint of the host's) of their own.
+        """
+        if self._in_unit and self._connection is not None:
+            yield self._connection
+            return
+        with self.transaction() as tx:
+            yield tx.connection
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -310,14 +346,14 @@ class SqlStore:
         counter row is locked by its own update.
         """
         table = schema.sequences
-        with self.transaction() as tx:
+        with self._writing() as connection:
             seed = (
                 self._insert(table)
                 .values(book_id=book_id, name=name, value=0)
                 .on_conflict_do_nothing()
             )
-            tx.connection.execute(seed)
-            row = tx.connection.execute(
+            connection.execute(seed)
+            row = connection.execute(
                 sa.update(table)
                 .where(table.c.book_id == book_id, table.c.name == name)
                 .values(value=table.c.value + count)
@@ -338,17 +374,13 @@ class SqlStore:
             "body": json.dumps(body, sort_keys=True, default=str),
             "updated_at": datetime.now(UTC).isoformat(),
         }
-        with self.transaction() as tx:
-            tx.connection.execute(_UPSERT_RECORD, params)
+        with self._writing() as connection:
+            connection.execute(_UPSERT_RECORD, params)
 
     def get_record(self, book_id: str, kind: str, key: str) -> dict[str, Any] | None:
-        table = schema.records
+        params = {"book_id": book_id, "kind": kind, "key": key}
         with self.reading() as connection:
-            row = connection.execute(
-                sa.select(table.c.body).where(
-                    table.c.book_id == book_id, table.c.kind == kind, table.c.key == key
-                )
-            ).first()
+            row = connection.execute(_SELECT_RECORD, params).first()
         if row is None:
             return None
         body: dict[str, Any] = json.loads(row[0])
@@ -536,59 +568,52 @@ class SqlStore:
         as_of: date,
         bucket_starts: Sequence[date],
         accounts: Sequence[str],
-    ) -> list[tuple[str, str, str, int, tuple[int, ...]]]:
-        """Return open receivable per currency, patient, payer and age bucket.
+    ) -> list[tuple[str, str, str, tuple[list[int], ...]]]:
+        """Return open receivable per currency, patient and payer, by account and age bucket.
 
         An item is one invoice line (or invoice, or patient, where postings name
         no line). Its service date is its first day on any receivable account.
         Bucket i holds items whose service date is on or after
         `bucket_starts[i]` and before the previous start; the last bucket holds
-        everything older. Each row carries the open cents of each of `accounts`.
+        everything older. Each row carries, for each of `accounts`, its open
+        cents per bucket.
+
+        The maintained receivable_open summary holds every line as it is now.
+        Lines with postings dated after `as_of` are taken out of it and added
+        back as they stood on `as_of`, from their receivable_items rows.
         """
-        table = schema.receivable_items
-        per_account = [
-            sa.func.sum(
-                sa.case((table.c.account == account, table.c.posted_cents), else_=0)
-            ).label(f"open_{index}")
-            for index, account in enumerate(accounts)
-        ]
-        # The key order of the table makes this one pass over the rows, unsorted.
-        items = (
-            sa.select(
-                table.c.currency,
-                table.c.patient,
-                sa.func.max(table.c.payer).label("payer"),
-                sa.func.min(table.c.day).label("service_date"),
-                *per_account,
-            )
-            .where(table.c.book_id == book_id, table.c.day <= as_of)
-            .group_by(
-                table.c.patient, table.c.invoice, table.c.invoice_line, table.c.currency
-            )
-            .subquery()
-        )
-        bucket = sa.case(
-            *(
-                (items.c.service_date >= start, index)
-                for index, start in enumerate(bucket_starts)
-            ),
-            else_=len(bucket_starts),
-        ).label("bucket")
-        sums = [sa.func.sum(items.c[f"open_{index}"]) for index in range(len(accounts))]
-        query = sa.select(
-            items.c.currency, items.c.patient, items.c.payer, bucket, *sums
-        ).group_by(items.c.currency, items.c.patient, items.c.payer, bucket)
+        sums: dict[tuple[str, str, str], tuple[list[int], ...]] = {}
+        column = {account: index for index, account in enumerate(accounts)}
+        width = len(bucket_starts) + 1
+
+        def row_of(key: tuple[str, str, str]) -> tuple[list[int], ...]:
+            found = sums.get(key)
+            if found is None:
+                found = sums[key] = tuple([0] * width for _ in accounts)
+            return found
+
         with self.reading() as connection:
-            return [
-                (
-                    row[0],
-                    row[1],
-                    row[2],
-                    int(row[3]),
-                    tuple(int(value or 0) for value in row[4:]),
-                )
-                for row in connection.execute(query)
-            ]
+            for account, currency, patient, payer, *buckets in connection.execute(
+                _open_receivable_query(book_id, as_of, bucket_starts, accounts)
+            ):
+                target = row_of((currency, patient, payer))[column[account]]
+                for bucket, cents in enumerate(buckets):
+                    target[bucket] += int(cents or 0)
+            late = _lines_posted_after(connection, book_id, as_of)
+            for (patient, _invoice, _line, currency), rows in late.items():
+                then = {key: value for key, value in rows.items() if key[1] <= as_of}
+                for state, sign in ((rows, -1), (then, 1)):
+                    if not state:
+                        continue
+                    service_date, payer, per_account = _line_state(state)
+                    if service_date > as_of:
+                        continue
+                    bucket = _bucket(service_date, bucket_starts)
+                    for account, cents in per_account.items():
+                        if account in column:
+                            target = row_of((currency, patient, payer))[column[account]]
+                            target[bucket] += sign * cents
+        return [(*key, buckets) for key, buckets in sums.items()]
 
     # Entries -------------------------------------------------------------------
 
@@ -617,6 +642,34 @@ class SqlStore:
         with self.reading() as connection:
             seqs = sorted(row[0] for row in connection.execute(query))
             return _load_entries(connection, book_id, seqs)
+
+    def line_postings(
+        self,
+        book_id: str,
+        account: str,
+        patient: str,
+        invoices: Sequence[str] | None,
+    ) -> list[tuple[date, Posting]]:
+        """Return a patient's postings to `account` that name an invoice line.
+
+        Each comes with its entry's effective date, in journal order, pending
+        ones included. With `invoices`, only postings on those invoices are read,
+        through the invoice index; otherwise the patient index is used.
+        """
+        params: dict[str, Any] = {
+            "book_id": book_id,
+            "account": account,
+            "patient": patient,
+        }
+        statement = _PATIENT_LINE_POSTINGS
+        if invoices:
+            statement = _INVOICE_LINE_POSTINGS
+            params["invoices"] = list(invoices)
+        with self.reading() as connection:
+            return [
+                (_as_date(row.effective_date), _posting_from_row(row))
+                for row in connection.execute(statement, params)
+            ]
 
     def get_entry(self, book_id: str, seq: int) -> JournalEntry | None:
         with self.reading() as connection:
@@ -780,14 +833,62 @@ class SqlTransaction:
             (book_id, *key[:5], self._day(key[5]), payer, cents)
             for key, (payer, cents) in sorted(items.items())
         ]
+        open_rows = self._receivable_open_rows(book_id, items) if items else []
 
         with self._batch():
             self._driver(_INSERT_ENTRY, entry_rows)
             self._driver(_INSERT_POSTING, posting_rows)
             self._driver(_UPSERT_BALANCE, balance_rows)
             self._driver(_UPSERT_RECEIVABLE_ITEM, item_rows)
+            self._driver(_UPSERT_RECEIVABLE_OPEN, open_rows)
+            self._driver(_DELETE_CLOSED_RECEIVABLE_OPEN, [r[:6] for r in open_rows])
             if head is not None:
                 self._driver(_SET_HEAD, (head[0], head[1], book_id))
+
+    def _receivable_open_rows(
+        self,
+        book_id: str,
+        items: Mapping[tuple[str, str, str, str, str, date], list[Any]],
+    ) -> list[tuple[Any, ...]]:
+        """Return the receivable_open changes that the batch's receivable items make.
+
+        Each touched line's rows are read first (the book is locked, so they
+        cannot change meanwhile). A line whose service date or payer the batch
+        changes moves its whole open amount from its old group to its new one.
+        """
+        batch: dict[tuple[str, str, str, str], dict[tuple[str, date], list[Any]]] = {}
+        for (account, currency, patient, invoice, line, day), item in items.items():
+            key = (patient, invoice, line, currency)
+            batch.setdefault(key, {})[(account, day)] = item
+        stored = _read_line_rows(
+            lambda sql, params: self._driver(sql, params).fetchall(),
+            book_id,
+            list(batch),
+        )
+        deltas: dict[tuple[str, str, str, str, date], int] = {}
+        for key, added in batch.items():
+            before = stored.get(key, {})
+            after = {row: list(value) for row, value in before.items()}
+            for row, (payer, cents) in added.items():
+                if row in after:
+                    # An existing row keeps its payer, as receivable_items does.
+                    after[row][1] += cents
+                else:
+                    after[row] = [payer, cents]
+            patient, currency = key[0], key[3]
+            for rows, sign in ((before, -1), (after, 1)):
+                if not rows:
+                    continue
+                service_date, payer, per_account = _line_state(rows)
+                for account, cents in per_account.items():
+                    group = (account, currency, patient, payer, service_date)
+                    deltas[group] = deltas.get(group, 0) + sign * cents
+        # Sorted keys make concurrent upserts take row locks in one order.
+        return [
+            (book_id, *group[:4], self._day(group[4]), cents)
+            for group, cents in sorted(deltas.items())
+            if cents
+        ]
 
     @contextmanager
     def _batch(self) -> Iterator[None]:
@@ -885,6 +986,137 @@ def _add_receivable_item(
     item[1] += posting.amount.cents
     if not item[0] and posting.payer:
         item[0] = posting.payer
+
+
+def _open_receivable_query(
+    book_id: str, as_of: date, bucket_starts: Sequence[date], accounts: Sequence[str]
+) -> sa.Select[Any]:
+    """Sum receivable_open per account, currency, patient and payer, one column a bucket.
+
+    The grouping follows the table's key, so the database reads it in one pass
+    without sorting.
+    """
+    table = schema.receivable_open
+    service_date, cents = table.c.service_date, table.c.posted_cents
+    bounds: list[sa.ColumnElement[bool]] = []
+    upper: date | None = None
+    for start in bucket_starts:
+        if upper is None:
+            bounds.append(service_date >= start)
+        else:
+            bounds.append(sa.and_(service_date >= start, service_date < upper))
+        upper = start
+    bounds.append(service_date < upper if upper is not None else sa.true())
+    return (
+        sa.select(
+            table.c.account,
+            table.c.currency,
+            table.c.patient,
+            table.c.payer,
+            *(sa.func.sum(sa.case((bound, cents), else_=0)) for bound in bounds),
+        )
+        .where(
+            table.c.book_id == book_id,
+            table.c.account.in_(list(accounts)),
+            service_date <= as_of,
+        )
+        .group_by(table.c.account, table.c.currency, table.c.patient, table.c.payer)
+    )
+
+
+def _lines_posted_after(
+    connection: Connection, book_id: str, as_of: date
+) -> dict[tuple[str, str, str, str], dict[tuple[str, date], list[Any]]]:
+    """Return the receivable_items rows of every line with a receivable posting after `as_of`.
+
+    The lines are found through the entries' date index, so the work grows
+    with what was posted after `as_of`, not with the journal.
+    """
+    entries, postings = schema.entries, schema.postings
+    upper = RECEIVABLE_PREFIX[:-1] + chr(ord(":") + 1)
+    query = (
+        sa.select(
+            sa.func.coalesce(postings.c.patient, ""),
+            sa.func.coalesce(postings.c.invoice, ""),
+            sa.func.coalesce(postings.c.invoice_line, ""),
+            postings.c.currency,
+        )
+        .distinct()
+        .select_from(
+            entries.join(
+                postings,
+                sa.and_(
+                    postings.c.book_id == entries.c.book_id,
+                    postings.c.entry_seq == entries.c.seq,
+                ),
+            )
+        )
+        .where(
+            entries.c.book_id == book_id,
+            entries.c.effective_date > as_of,
+            postings.c.account > RECEIVABLE_PREFIX,
+            postings.c.account < upper,
+            postings.c.status == PostingStatus.POSTED.value,
+        )
+    )
+    keys = [(row[0], row[1], row[2], row[3]) for row in connection.execute(query)]
+    if not keys:
+        return {}
+    postgres = connection.dialect.name == "postgresql"
+
+    def fetch(sql: str, params: tuple[Any, ...]) -> Any:
+        if postgres:
+            sql = sql.replace("?", "%s")
+        return connection.exec_driver_sql(sql, params).all()
+
+    return _read_line_rows(fetch, book_id, keys)
+
+
+def _bucket(service_date: date, bucket_starts: Sequence[date]) -> int:
+    for index, start in enumerate(bucket_starts):
+        if service_date >= start:
+            return index
+    return len(bucket_starts)
+
+
+def _read_line_rows(
+    fetch: Any, book_id: str, keys: Sequence[tuple[str, str, str, str]]
+) -> dict[tuple[str, str, str, str], dict[tuple[str, date], list[Any]]]:
+    """Read the receivable_items rows of invoice lines, keyed by line, then account and day.
+
+    `fetch(sql, params)` runs `?`-placeholder SQL and returns its rows.
+    """
+    found: dict[tuple[str, str, str, str], dict[tuple[str, date], list[Any]]] = {}
+    for start in range(0, len(keys), _LINE_CHUNK):
+        chunk = keys[start : start + _LINE_CHUNK]
+        # A join from the wanted keys, not a row-value IN, which SQLite 3.40
+        # answers by scanning the whole book.
+        sql = (
+            "WITH wanted (patient, invoice, invoice_line, currency) AS (VALUES "
+            + ", ".join(["(?, ?, ?, ?)"] * len(chunk))
+            + ") SELECT r.patient, r.invoice, r.invoice_line, r.currency, r.account, "
+            "r.day, r.payer, r.posted_cents FROM wanted JOIN receivable_items r "
+            "ON r.book_id = ? AND r.patient = wanted.patient "
+            "AND r.invoice = wanted.invoice AND r.invoice_line = wanted.invoice_line "
+            "AND r.currency = wanted.currency"
+        )
+        params = (*(value for key in chunk for value in key), book_id)
+        for row in fetch(sql, params):
+            line = found.setdefault((row[0], row[1], row[2], row[3]), {})
+            line[(row[4], _as_date(row[5]))] = [row[6], int(row[7])]
+    return found
+
+
+def _line_state(
+    rows: Mapping[tuple[str, date], Sequence[Any]],
+) -> tuple[date, str, dict[str, int]]:
+    """Return a line's service date, payer and cents per account from its item rows."""
+    per_account: dict[str, int] = {}
+    for (account, _day), (_payer, cents) in rows.items():
+        per_account[account] = per_account.get(account, 0) + cents
+    service_date = min(day for _account, day in rows)
+    payer = max(payer for payer, _cents in rows.values())
+    return service_date, payer, per_account
 
 
 def _as_date(value: date | str) -> date:
@@ -991,6 +1223,30 @@ def _posting_from_row(row: Any) -> Posting:
         status=PostingStatus(row.status),
         **{name: getattr(row, name) for name in DIMENSIONS},
     )
+
+
+def _line_postings_query(by_invoice: bool) -> sa.Select[Any]:
+    table = schema.postings
+    query = (
+        sa.select(table)
+        .where(
+            table.c.book_id == sa.bindparam("book_id"),
+            table.c.account == sa.bindparam("account"),
+            table.c.patient == sa.bindparam("patient"),
+            table.c.invoice_line.is_not(None),
+        )
+        .order_by(table.c.entry_seq, table.c.idx)
+    )
+    if by_invoice:
+        return query.where(
+            table.c.invoice.in_(sa.bindparam("invoices", expanding=True))
+        )
+    return query.where(table.c.invoice.is_not(None))
+
+
+# Built once, so each call reuses SQLAlchemy's compiled form.
+_INVOICE_LINE_POSTINGS = _line_postings_query(by_invoice=True)
+_PATIENT_LINE_POSTINGS = _line_postings_query(by_invoice=False)
 
 
 def _chunks(values: list[Any]) -> Iterator[list[Any]]:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from ona_ledger import Ledger
 from ona_ledger.billing.charges import sign_visit, void_visit
-from ona_ledger.billing.common import INCOME_SERVICES, RECEIVABLE_PATIENTS
+from ona_ledger.billing.common import (
+    CONTRACTUAL,
+    INCOME_SERVICES,
+    PATIENT_CREDIT,
+    PAYER_REFUNDS,
+    RECEIVABLE_INSURANCE,
+    RECEIVABLE_PATIENTS,
+)
 from ona_ledger.billing.fees import FeeSchedule
+from ona_ledger.billing.insurance import post_claim_payment
 from ona_ledger.billing.invoices import get_invoice
 from ona_ledger.billing.payments import PaymentMethod, collect_payment
 from ona_ledger.errors import InvalidVisitError, InvoiceStateError
@@ -237,3 +247,61 @@ def test_amendment_new_provider_rejected(
     with pytest.raises(InvalidVisitError, match="signed with provider DR-A"):
         sign(memory_ledger, fees, provider=provider)
     assert journal_length(memory_ledger) == 1
+
+
+def pay_claim(ledger: Ledger) -> None:
+    """Have ACME pay 60.00 of V-1's 100.00: contractual 20.00, patient share 20.00."""
+    post_claim_payment(
+        ledger,
+        "V-1",
+        paid=usd("60.00"),
+        contractual=usd("20.00"),
+        patient_responsibility=usd("20.00"),
+        actor="biller",
+        effective_date=date(2026, 3, 10),
+        trace_number="EFT-1",
+    )
+
+
+def test_void_paid_claim_owes_payer(memory_ledger: Ledger, fees: FeeSchedule) -> None:
+    sign(memory_ledger, fees, coverage=insured())
+    pay_claim(memory_ledger)
+    void_visit(memory_ledger, "V-1", actor="desk", reason="wrong chart")
+    balance = memory_ledger.balance
+    assert balance(RECEIVABLE_INSURANCE, claim="V-1").posted.is_zero()
+    assert balance(PAYER_REFUNDS, payer="ACME").posted == usd("60.00")
+    assert balance(CONTRACTUAL, claim="V-1").posted.is_zero()
+    assert balance(RECEIVABLE_PATIENTS, patient="P-1").posted.is_zero()
+    assert balance(INCOME_SERVICES, visit="V-1").posted.is_zero()
+
+
+def test_void_paid_share_to_credit(memory_ledger: Ledger, fees: FeeSchedule) -> None:
+    sign(memory_ledger, fees, coverage=insured())
+    pay_claim(memory_ledger)
+    collect_payment(
+        memory_ledger, "P-1", usd("20.00"), PaymentMethod.CASH, actor="desk"
+    )
+    void_visit(memory_ledger, "V-1", actor="desk", reason="wrong chart")
+    balance = memory_ledger.balance
+    assert balance(PATIENT_CREDIT, patient="P-1").posted == usd("20.00")
+    assert balance(PAYER_REFUNDS, claim="V-1").posted == usd("60.00")
+    assert balance(RECEIVABLE_PATIENTS, patient="P-1").posted.is_zero()
+
+
+def test_reduced_paid_line_refund(memory_ledger: Ledger, fees: FeeSchedule) -> None:
+    sign(memory_ledger, fees, lines=TWO_LINES, coverage=insured())
+    post_claim_payment(
+        memory_ledger,
+        "V-1",
+        paid=usd("120.00"),
+        contractual=usd("0.00"),
+        patient_responsibility=usd("0.00"),
+        actor="biller",
+        effective_date=date(2026, 3, 10),
+        trace_number="EFT-2",
+    )
+    # The amendment drops 36415 (20.00), which the payer paid in full.
+    sign(memory_ledger, fees, signed_at="2026-03-12T09:00:00Z", coverage=insured())
+    balance = memory_ledger.balance
+    assert balance(RECEIVABLE_INSURANCE, claim="V-1").posted.is_zero()
+    assert balance(PAYER_REFUNDS, claim="V-1").posted == usd("20.00")

@@ -156,6 +156,7 @@ def test_hsa_card_as_card_flagged(
         ("4000000000009987", "lost_card", "new_card"),
         ("4000000000000069", "expired_card", "new_card"),
         ("4000002760003184", "authentication_required", "patient_present"),
+        ("4000000000000127", "incorrect_cvc", "patient_present"),
     ],
 )
 def test_decline_posts_nothing(

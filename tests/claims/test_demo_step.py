@@ -30,7 +30,10 @@ def test_blocked_claim_shown(demo: DemoResult) -> None:
 
 def test_clean_claim_submitted(demo: DemoResult) -> None:
     claim = get_claim(demo.ledger, "V-2026-0309").claim
-    assert claim.status is ClaimStatus.SUBMITTED
+    # Submitted in the claims step, then paid by the demo's 835 (one line denied).
+    assert claim.submission is not None
+    assert claim.status is ClaimStatus.PAID
+    assert claim.payer_claim_number == "ACME0309001"
     assert get_claim(demo.ledger, "V-2026-0310").claim.status is ClaimStatus.DRAFT
 
 

@@ -23,6 +23,7 @@ from ona_ledger import (
     PendingStateError,
     PeriodClosedError,
     Posting,
+    PostingStatus,
     UnknownAccountError,
     open_ledger,
 )
@@ -226,8 +227,8 @@ def test_capture_over_hold_raises(ledger: Ledger) -> None:
     seq = card_hold(ledger)
     before = table_snapshot(ledger)
     captured = [
-        Posting(CLEARING, usd("100.01")),
-        Posting(RECEIVABLE, usd("-100.01")),
+        Posting(CLEARING, usd("100.01"), patient="P-1"),
+        Posting(RECEIVABLE, usd("-100.01"), patient="P-1"),
     ]
     with pytest.raises(PendingStateError, match="exceeds or reverses the pending"):
         ledger.post_pending_entry(seq, actor="tester", postings=captured)
@@ -236,7 +237,10 @@ def test_capture_over_hold_raises(ledger: Ledger) -> None:
 
 def test_capture_reversed_sign_raises(ledger: Ledger) -> None:
     seq = card_hold(ledger)
-    captured = [Posting(CLEARING, usd("-1.00")), Posting(RECEIVABLE, usd("1.00"))]
+    captured = [
+        Posting(CLEARING, usd("-1.00"), patient="P-1"),
+        Posting(RECEIVABLE, usd("1.00"), patient="P-1"),
+    ]
     with pytest.raises(PendingStateError, match="exceeds or reverses"):
         ledger.post_pending_entry(seq, actor="tester", postings=captured)
 
@@ -246,6 +250,28 @@ def test_capture_other_account_raises(ledger: Ledger) -> None:
     captured = [Posting(BANK, usd("1.00")), Posting(RECEIVABLE, usd("-1.00"))]
     with pytest.raises(PendingStateError, match="not part of pending entry"):
         ledger.post_pending_entry(seq, actor="tester", postings=captured)
+
+
+def test_capture_other_patient_raises(ledger: Ledger) -> None:
+    seq = card_hold(ledger)
+    captured = [
+        Posting(CLEARING, usd("10.00"), patient="P-2"),
+        Posting(RECEIVABLE, usd("-10.00"), patient="P-2"),
+    ]
+    with pytest.raises(PendingStateError, match="with the same dimensions"):
+        ledger.post_pending_entry(seq, actor="tester", postings=captured)
+
+
+def test_post_with_pending_postings_raises(ledger: Ledger) -> None:
+    entry = transfer(JAN_5, "5.00", CLEARING, RECEIVABLE, patient="P-1")
+    held = replace(
+        entry,
+        postings=tuple(
+            replace(p, status=PostingStatus.PENDING) for p in entry.postings
+        ),
+    )
+    with pytest.raises(PendingStateError, match=r"post holds with Ledger\.post_pending"):
+        ledger.post(held)
 
 
 def test_void_pending_releases_hold(ledger: Ledger) -> None:

@@ -83,10 +83,16 @@ def test_allocate_float_weight_raises() -> None:
         ("12.345", "USD", "more than 2 decimal places for USD"),
         ("12.5", "JPY", "more than 0 decimal places for JPY"),
         ("1.2345", "KWD", "more than 3 decimal places for KWD"),
-        ("twelve", "USD", "is not a decimal number"),
-        ("", "USD", "is not a decimal number"),
-        ("NaN", "USD", "is not finite"),
-        ("Infinity", "USD", "is not finite"),
+        ("twelve", "USD", "is not a plain decimal number"),
+        ("", "USD", "is not a plain decimal number"),
+        ("NaN", "USD", "is not a plain decimal number"),
+        ("Infinity", "USD", "is not a plain decimal number"),
+        ("12,34", "USD", "commas only between groups of three"),
+        (",5", "USD", "is not a plain decimal number"),
+        ("1e3", "USD", "is not a plain decimal number"),
+        ("1_000", "USD", "is not a plain decimal number"),
+        ("\u0661\u0662", "USD", "is not a plain decimal number"),
+        ("1" + "0" * 25, "USD", "more than 20 digits"),
     ],
 )
 def test_of_bad_amount_raises(value: str, currency: str, message: str) -> None:
@@ -219,3 +225,12 @@ def test_split_sums_and_is_even(amount: Money, parts: int) -> None:
     cents = [abs(p.cents) for p in result]
     assert max(cents) - min(cents) <= 1
     assert cents == sorted(cents, reverse=True)
+
+
+def test_of_decimal_nan_not_finite() -> None:
+    with pytest.raises(InvalidAmountError, match="is not finite"):
+        Money.of(Decimal("NaN"))
+
+
+def test_of_thousands_separators() -> None:
+    assert Money.of("1,234,567.89") == Money.from_minor(123456789)

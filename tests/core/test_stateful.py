@@ -253,7 +253,11 @@ class LedgerMachine(RuleBasedStateMachine):
         if how == "part":
             held = self.ledger.entry(seq).postings
             half = Money.from_minor(held[0].amount.cents // 2)
-            postings = [Posting(CLEARING, half), Posting(RECEIVABLE, -half)]
+            patient = held[0].patient
+            postings = [
+                Posting(CLEARING, half, patient=patient),
+                Posting(RECEIVABLE, -half, patient=patient),
+            ]
         self.ledger.post_pending_entry(
             seq, actor="machine", postings=postings, effective_date=day
         )

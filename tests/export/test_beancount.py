@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from ona_ledger import Account, Entry, Ledger, Posting
+from ona_ledger import Account, Entry, InvalidInputError, Ledger, Posting
 from ona_ledger.billing.charges import void_visit
 from ona_ledger.billing.deposits import record_deposit, record_payout
 from ona_ledger.billing.fees import FeeSchedule
@@ -236,9 +236,28 @@ def test_period_passes_bean_check(
     result = bean_check(path)
     assert result.stderr == ""
     assert result.returncode == 0
-    as_of = filled.account_balances(as_of=end)
+    as_of = {n: b.posted for n, b in filled.account_balances(as_of=end).items()}
+    in_period = filled.account_balances(as_of=end, since=start)
+    earlier_income = usd("0.00")
+    if start is not None:
+        before = filled.account_balances(as_of=start - timedelta(days=1))
+        for name, balance in before.items():
+            if name.startswith(("Income:", "Expenses:")):
+                earlier_income = earlier_income + balance.posted
     for name, amount in closing.items():
-        assert amount == as_of[name].posted if name in as_of else amount.is_zero()
+        if start is not None and name.startswith(("Income:", "Expenses:")):
+            # Income and expenses before the period are closed into equity.
+            assert amount == in_period[name].posted
+        elif start is not None and name == "Equity:OpeningBalances":
+            assert amount == as_of.get(name, usd("0.00")) + earlier_income
+        else:
+            assert amount == as_of.get(name, usd("0.00"))
+
+
+def test_period_backwards_raises(filled: Ledger, tmp_path: Path) -> None:
+    path = tmp_path / "bad.beancount"
+    with pytest.raises(InvalidInputError, match="swap the dates"):
+        write_beancount_file(filled, path, start=date(2026, 3, 5), end=date(2026, 3, 1))
 
 
 def test_subaccount_assertion(memory_ledger: Ledger, tmp_path: Path) -> None:
