@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from ona_ledger.accounts import Account, AccountType, account_type
@@ -278,7 +278,11 @@ class Ledger:
             self._limit_dimensions.setdefault(account, set()).add(dimension)
 
     def open_account(self, account: Account) -> Account:
-        """Open an account in this book; opening it again with the same fields is a no-op."""
+        """Open an account in this book; opening it again with the same fields is a no-op.
+
+        Opening an open account again may move its open date earlier, never later,
+        so no posted entry ever falls before its account's open date.
+        """
         existing = self._accounts.get(account.name)
         if existing == account:
             return existing
@@ -287,13 +291,32 @@ class Ledger:
                 f"account {account.name} is already open in {existing.currency}; it "
                 f"cannot be reopened in {account.currency}"
             )
+        if existing is not None and account.opened > existing.opened:
+            raise InvalidInputError(
+                f"account {account.name} is open since {existing.opened}; its open date "
+                f"cannot move later to {account.opened}, as entries may predate it"
+            )
         self.store.save_account(self.book_id, account)
         self._accounts[account.name] = account
         return account
 
     def close_account(self, name: str, closed: date) -> Account:
-        """Set an account's close date; later posts to it raise AccountClosedError."""
+        """Set an account's close date; later posts to it raise AccountClosedError.
+
+        Raises InvalidInputError when entries already post to it after that date.
+        """
         account = self.account(name)
+        if closed < account.opened:
+            raise InvalidInputError(
+                f"account {name} opens on {account.opened}; it cannot close before that, "
+                f"on {closed}"
+            )
+        later = self.entries(account=name, start=closed + timedelta(days=1))
+        if any(p.account == name for e in later for p in e.postings):
+            raise InvalidInputError(
+                f"account {name} has entries after {closed}; close it on or after the "
+                "last of them, or reverse them first"
+            )
         closed_account = replace(account, closed=closed)
         self.store.save_account(self.book_id, closed_account)
         self._accounts[name] = closed_account
@@ -462,6 +485,16 @@ class Ledger:
 
     def close_period(self, through: date, *, actor: str) -> None:
         """Close every day up to and including `through`; a close never moves back."""
+        if isinstance(through, datetime) or not isinstance(through, date):
+            raise InvalidInputError(
+                f"close date {through!r} must be a datetime.date, the last day closed"
+            )
+        today = self.clock().date()
+        if through >= today:
+            raise PeriodClosedError(
+                f"cannot close book {self.book_id} through {through}: only days before "
+                f"today ({today}) can be closed"
+            )
         with self.store.transaction() as tx:
             head = tx.lock_book(self.book_id)
             if head.closed_through is not None and through < head.closed_through:
@@ -473,6 +506,11 @@ class Ledger:
         logger.info("book %s closed through %s by %s", self.book_id, through, actor)
 
     def _require_entry(self, seq: int) -> JournalEntry:
+        if isinstance(seq, bool) or not isinstance(seq, int):
+            raise InvalidInputError(
+                f"entry number {seq!r} must be an int, the entry's seq in book "
+                f"{self.book_id}"
+            )
         found = self.store.get_entry(self.book_id, seq)
         if found is None:
             raise EntryNotFoundError(

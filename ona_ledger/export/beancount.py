@@ -179,15 +179,16 @@ def _write_entry(out: TextIO, entry: JournalEntry, closing: dict[str, Money]) ->
     out.write(f'  actor: "{_quote(entry.actor)}"\n')
     if entry.reason:
         out.write(f'  reason: "{_quote(entry.reason)}"\n')
+    used = {"entry", "actor", "reason"}
     for key, value in sorted(entry.meta.items()):
-        out.write(f'  {_meta_key(key)}: "{_quote(value)}"\n')
+        out.write(f'  {_meta_key(key, used)}: "{_quote(value)}"\n')
     for posting in postings:
         amount = posting.amount
         out.write(f"  {posting.account}  {amount} {amount.currency}\n")
         for name in DIMENSIONS:
             value = getattr(posting, name)
             if value is not None:
-                out.write(f'    {_meta_key(name)}: "{_quote(value)}"\n')
+                out.write(f'    {name}: "{_quote(value)}"\n')
         closing[posting.account] = (
             closing.get(posting.account, Money.zero(amount.currency)) + amount
         )
@@ -195,15 +196,23 @@ def _write_entry(out: TextIO, entry: JournalEntry, closing: dict[str, Money]) ->
     return True
 
 
-def _meta_key(key: str) -> str:
+def _meta_key(key: str, used: set[str]) -> str:
+    """Return a beancount metadata key for `key`, unique among the keys in `used`.
+
+    Beancount keys start with a lower-case letter and continue with letters,
+    digits, dashes or underscores, at least two characters in all; keys that
+    do not fit get a `meta-` prefix, and a clash gets a numbered suffix.
+    """
     cleaned = _META_KEY_UNSAFE.sub("-", key)
-    if not cleaned[:1].islower():
-        cleaned = "x" + cleaned
-    return (
-        "ona-" + cleaned
-        if cleaned in ("entry", "actor", "reason") and key != cleaned
-        else cleaned
-    )
+    if len(cleaned) < 2 or not ("a" <= cleaned[0] <= "z"):
+        cleaned = "meta-" + cleaned
+    unique = cleaned
+    number = 2
+    while unique in used:
+        unique = f"{cleaned}-{number}"
+        number += 1
+    used.add(unique)
+    return unique
 
 
 def _quote(text: str) -> str:

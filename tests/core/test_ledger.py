@@ -270,7 +270,9 @@ def test_post_with_pending_postings_raises(ledger: Ledger) -> None:
             replace(p, status=PostingStatus.PENDING) for p in entry.postings
         ),
     )
-    with pytest.raises(PendingStateError, match=r"post holds with Ledger\.post_pending"):
+    with pytest.raises(
+        PendingStateError, match=r"post holds with Ledger\.post_pending"
+    ):
         ledger.post(held)
 
 
@@ -585,3 +587,29 @@ def test_credit_without_patient_limited(ledger: Ledger) -> None:
     with pytest.raises(BalanceLimitError, match="Liabilities:PatientCredit may not go"):
         ledger.post(transfer(JAN_5, "60.00", CREDIT, BANK))
     assert ledger.balance(CREDIT).posted == usd("50.00")
+
+
+def test_close_today_or_later_raises(ledger: Ledger, clock: FakeClock) -> None:
+    with pytest.raises(PeriodClosedError, match="only days before today"):
+        ledger.close_period(clock.today(), actor="tester")
+    assert ledger.closed_through() is None
+
+
+def test_reopen_later_raises(ledger: Ledger) -> None:
+    account = ledger.account(BANK)
+    later = replace(account, opened=JAN_20)
+    with pytest.raises(InvalidInputError, match="cannot move later"):
+        ledger.open_account(later)
+    assert ledger.account(BANK).opened == account.opened
+
+
+def test_close_before_entries_raises(ledger: Ledger) -> None:
+    ledger.post(transfer(JAN_20, "10.00"))
+    with pytest.raises(InvalidInputError, match="has entries after 2026-01-05"):
+        ledger.close_account(BANK, JAN_5)
+    assert ledger.account(BANK).closed is None
+
+
+def test_entry_number_must_be_int(ledger: Ledger) -> None:
+    with pytest.raises(InvalidInputError, match="must be an int"):
+        ledger.reverse("1", actor="tester", reason="typo")  # type: ignore[arg-type]

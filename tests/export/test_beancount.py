@@ -280,3 +280,27 @@ def test_subaccount_assertion(memory_ledger: Ledger, tmp_path: Path) -> None:
     errors, balances = check_with_beancount(path)
     assert errors == []
     assert balances["Income:Services:Lab"] == Decimal("-10.00")
+
+
+def test_odd_metadata_keys_pass_bean_check(
+    memory_ledger: Ledger, tmp_path: Path
+) -> None:
+    meta = {"entry": "clash", "a": "short", "a b": "space", "a.b": "dot", "Up": "caps"}
+    memory_ledger.post(
+        Entry(
+            date(2026, 3, 2),
+            'narration with "quotes" and \\ backslash',
+            (
+                Posting("Assets:Bank:Operating", usd("10.00")),
+                Posting("Income:Services", usd("-10.00")),
+            ),
+            actor="test",
+            links=("INV 1", "inv/2"),
+            meta=meta,
+        )
+    )
+    path = tmp_path / "meta.beancount"
+    write_beancount_file(memory_ledger, path)
+    result = bean_check(path)
+    assert result.stderr == ""
+    assert result.returncode == 0
