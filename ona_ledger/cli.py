@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +43,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (
         LedgerError,
         UsageError,
-        ValidationError,
         FileNotFoundError,
         IsADirectoryError,
         sa_exc.ArgumentError,
     ) as error:
         print(f"ona-ledger: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValidationError as error:
+        print(f"ona-ledger: {_validation_message(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    except UnicodeDecodeError as error:
+        print(
+            f"ona-ledger: an input file is not UTF-8 text ({error.reason} at byte "
+            f"{error.start}); save it as UTF-8 and run again",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     except json.JSONDecodeError as error:
         print(f"ona-ledger: the file is not valid JSON: {error}", file=sys.stderr)
@@ -59,12 +68,82 @@ def main(argv: Sequence[str] | None = None) -> int:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         print(f"ona-ledger: cannot open the database: {reason}", file=sys.stderr)
         return EXIT_USAGE
+    except sa_exc.DatabaseError as error:
+        # Such as SQLite's "file is not a database" for a --db that is another file.
+        print(
+            f"ona-ledger: cannot use the database: {_driver_reason(error)}; check "
+            "that --db names an ona-ledger database",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     except BrokenPipeError:
         # The reader of our output went away (`| head`); stop quietly, as the
         # Python documentation advises, without a second error at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_PROBLEM
+
+
+def _validation_message(error: ValidationError) -> str:
+    """Format a pydantic error by field and reason, without the input values.
+
+    pydantic's own text repeats each invalid value, which may be a patient's name
+    or birth date, and stderr often ends up in logs.
+    """
+    problems = [
+        f"{'.'.join(str(part) for part in item['loc']) or 'value'}: {item['msg']}"
+        for item in error.errors(include_input=False, include_url=False)
+    ]
+    return f"{error.title} is invalid ({len(problems)} problems): " + "; ".join(
+        problems
+    )
+
+
+def _driver_reason(error: sa_exc.DBAPIError) -> str:
+    """Return the first line of the database driver's message, without SQLAlchemy's notes."""
+    text = str(error.orig) if error.orig is not None else str(error)
+    lines = text.strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _read_json(path: str, label: str) -> Any:
+    """Read a JSON file, raising UsageError that names it when it is not UTF-8 JSON."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"{label} {path} is not UTF-8 text ({error.reason} at byte {error.start}); "
+            "save it as UTF-8"
+        ) from None
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{label} {path} is not valid JSON: {error}") from None
+    except RecursionError:
+        raise UsageError(
+            f"{label} {path} nests arrays or objects too deeply to read; fix the file"
+        ) from None
+
+
+def _check_db_url(url: str) -> None:
+    """Raise UsageError for a URL of a database the ledger does not support."""
+    backend = make_url(url).get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise UsageError(
+            f"database URL scheme {backend!r} is not supported; use a sqlite:/// "
+            "or postgresql:// URL"
+        )
+
+
+def _check_window(option: str, day: date | None, days_before: int) -> None:
+    """Raise UsageError when `day` less `days_before` days is before 0001-01-01.
+
+    Python dates start at 0001-01-01, and some reports look back a few months
+    from the date they are given.
+    """
+    if day is not None and (day - date.min).days < days_before:
+        first = date.min + timedelta(days=days_before)
+        raise UsageError(
+            f"{option} {day} is out of range; use a date from {first} to {date.max}"
+        )
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -170,7 +249,10 @@ def _build_parser() -> argparse.ArgumentParser:
         help="splits: a provider's share (0-1) of collections, or of charges",
     )
     report.add_argument(
-        "--png", type=Path, default=None, help="aging, revenue: also write a chart"
+        "--png",
+        type=Path,
+        default=None,
+        help="aging, revenue: also write a chart to this file, in an existing folder",
     )
     report.add_argument(
         "--limit",
@@ -360,6 +442,7 @@ def _parse_date(text: str) -> date:
 
 def _open(args: argparse.Namespace, create: bool = False) -> Ledger:
     url = args.db or default_db_url()
+    _check_db_url(url)
     ledger = (
         open_ledger(url, args.book, create=True)
         if create
@@ -382,12 +465,22 @@ def _open_existing(url: str, book: str) -> Ledger:
             f"database file {database} does not exist; run "
             f"`ona-ledger init --db {url} --book {book}` first"
         )
-    store = SqlStore(create_engine(url))
+    engine = create_engine(url)
+    display_url = parsed.render_as_string(hide_password=True)
+    try:
+        with engine.connect():
+            pass
+    except sa_exc.DatabaseError as error:
+        raise UsageError(
+            f"cannot connect to database {display_url}: {_driver_reason(error)}; check "
+            "that the URL names an ona-ledger database and its server is running"
+        ) from None
+    store = SqlStore(engine)
     try:
         exists = store.book_exists(book)
     except (sa_exc.OperationalError, sa_exc.ProgrammingError):
         raise UsageError(
-            f"database {parsed.render_as_string(hide_password=True)} has no ona-ledger "
+            f"database {display_url} has no ona-ledger "
             f"tables; run `ona-ledger init --book {book}` with the same --db first"
         ) from None
     if not exists:
@@ -431,9 +524,9 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    ledger = open_ledger(
-        args.db or default_db_url(), args.book, create=True, book_name=args.name
-    )
+    url = args.db or default_db_url()
+    _check_db_url(url)
+    ledger = open_ledger(url, args.book, create=True, book_name=args.name)
     accounts = [account.name for account in ledger.accounts()]
     _emit(
         args,
@@ -448,7 +541,7 @@ def _post_visits(args: argparse.Namespace) -> int:
     from ona_ledger.billing.fees import FeeSchedule
     from ona_ledger.billing.visits import Visit
 
-    payload = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    payload = _read_json(args.file, "visits file")
     items = payload if isinstance(payload, list) else [payload]
     visits = [Visit.model_validate(item) for item in items]
     fees = FeeSchedule.from_csv(args.fees)
@@ -524,6 +617,20 @@ def _money(cents: int) -> str:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from ona_ledger.reports.aging import BUCKET_DAYS
+
+    # Aging looks back over its buckets from --as-of, and key figures look back
+    # 89 days from --end or --as-of when no --start is given.
+    if args.name in ("aging", "kpis"):
+        days_before = max(*BUCKET_DAYS, 89)
+        _check_window("--as-of", args.as_of, days_before)
+        _check_window("--end", args.end, days_before)
+    if args.png is not None and not args.png.parent.is_dir():
+        # Like --out, --png writes into an existing folder and never creates one.
+        raise UsageError(
+            f"--png {args.png}: folder {args.png.parent} does not exist; create it "
+            "first or write the chart elsewhere"
+        )
     ledger = _open(args)
     if args.name not in ("trial-balance", "providers"):
         from ona_ledger.reports.commands import ReportOptions, run_report
@@ -581,8 +688,14 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from ona_ledger.export.beancount import export_beancount
+    from ona_ledger.export.beancount import check_beancount_period, export_beancount
+    from ona_ledger.export.csv_journal import check_period
 
+    # Checked before any output, so a bad period writes no file and no text.
+    if args.format == "beancount":
+        check_beancount_period(args.start, args.end)
+    else:
+        check_period(args.start, args.end)
     ledger = _open(args)
     if args.format != "beancount":
         from ona_ledger.export.commands import run_export

@@ -104,6 +104,10 @@ class WebhookSignatureError(InvalidInputError):
     """A webhook whose signature header does not verify over its raw body."""
 
 
+class WebhookEventError(InvalidInputError):
+    """A verified webhook event with a missing field, or a field of the wrong type or shape."""
+
+
 class InvalidCodeError(InvalidInputError):
     """An NPI, tax id, diagnosis, procedure or modifier code of the wrong format."""
 

@@ -11,7 +11,8 @@ _ICD10_CM: Final = re.compile(r"[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?")
 _CPT: Final = re.compile(r"[0-9]{4}[0-9FTU]")
 _HCPCS: Final = re.compile(r"[A-V][0-9]{4}")
 _MODIFIER: Final = re.compile(r"[0-9A-Z]{2}")
-_PLACE_OF_SERVICE: Final = re.compile(r"[0-9]{2}")
+# CMS place of service codes run from 01 to 99; 00 is not a code.
+_PLACE_OF_SERVICE: Final = re.compile(r"0[1-9]|[1-9][0-9]")
 
 
 def npi_is_valid(npi: str) -> bool:
@@ -53,5 +54,5 @@ def modifier_is_valid(modifier: str) -> bool:
 
 
 def place_of_service_is_valid(code: str) -> bool:
-    """Check a CMS place of service code: two digits, such as 11 for an office."""
+    """Check a CMS place of service code: two digits from 01 to 99, such as 11 for an office."""
     return bool(_PLACE_OF_SERVICE.fullmatch(code))

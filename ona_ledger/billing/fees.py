@@ -80,16 +80,22 @@ class FeeSchedule:
         Prices are decimal strings; a bad row raises naming its line number.
         """
         schedule = cls()
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise FeeScheduleError(
-                    f"fee schedule {path} lacks column(s) {missing}; the header needs "
-                    f"{', '.join(_COLUMNS)}"
-                )
-            for number, row in enumerate(reader, start=2):
-                schedule.add(_fee_from_row(row, path, number))
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as handle:
+                reader = csv.DictReader(handle)
+                missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
+                if missing:
+                    raise FeeScheduleError(
+                        f"fee schedule {path} lacks column(s) {missing}; the header "
+                        f"needs {', '.join(_COLUMNS)}"
+                    )
+                for number, row in enumerate(reader, start=2):
+                    schedule.add(_fee_from_row(row, path, number))
+        except UnicodeDecodeError as error:
+            raise FeeScheduleError(
+                f"fee schedule {path} is not UTF-8 text ({error.reason} at byte "
+                f"{error.start}); save it as UTF-8"
+            ) from None
         return schedule
 
 

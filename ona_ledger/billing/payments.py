@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from ona_ledger.billing.common import (
     BANK,
@@ -32,11 +32,24 @@ from ona_ledger.billing.processing import (
     Processor,
 )
 from ona_ledger.entries import Entry, JournalEntry, Posting, PostingStatus
-from ona_ledger.errors import PaymentDeclinedError, PaymentError
+from ona_ledger.errors import (
+    AccountClosedError,
+    CurrencyMismatchError,
+    IdempotencyConflictError,
+    LedgerError,
+    PaymentDeclinedError,
+    PaymentError,
+    PeriodClosedError,
+    ProcessorError,
+)
 from ona_ledger.ledger import Ledger
 from ona_ledger.money import Money, allocate
 
 logger = logging.getLogger(__name__)
+
+# Card attempts of a payment id that ended without a posted payment (declined,
+# or charged and refunded because the post failed), keyed by payment id.
+RECORD_PAYMENT_ATTEMPT: Final = "payment_attempt"
 
 # Dimensions a line's receivable carries that a payment on it copies.
 _LINE_DIMENSIONS = (
@@ -209,7 +222,7 @@ def collect_payment(
     ledger: Ledger,
     patient_id: str,
     amount: Money,
-    method: PaymentMethod,
+    method: PaymentMethod | str,
     *,
     actor: str,
     invoices: Sequence[str] | None = None,
@@ -226,10 +239,16 @@ def collect_payment(
     invoices first. More than is open raises unless `allow_credit`, when the
     excess becomes patient credit; that check runs before a card is charged.
     A card is charged through `processor` with an idempotency key made from
-    `payment_id` and the card token, so a retried call never charges twice; a
-    decline raises PaymentDeclinedError and posts nothing. A payment id posted
-    before returns that payment when the details match and raises otherwise.
+    `payment_id`, the card token and the attempt number, so a retried call never
+    charges twice. A decline raises PaymentDeclinedError and posts nothing. The
+    period, the accounts and the amount are checked before the card is charged.
+    A charge whose post still fails is refunded and its attempt recorded, so a
+    retry with the same payment id makes a new charge rather than reusing the
+    refunded one. A payment id posted before returns that payment when the
+    details match and raises otherwise.
     """
+    method = _payment_method(method)
+    invoices = _invoice_ids(invoices)
     tender = Tender(amount, method, check_number, card_token)
     _check_payment_input(amount, method, check_number, processor, card_token)
     day = effective_date or ledger.clock().date()
@@ -242,14 +261,21 @@ def collect_payment(
         return _payment_from_record(ledger, earlier)
     _check_invoices(ledger, patient_id, invoices)
     _check_fits(ledger, patient_id, amount, invoices, allow_credit)
+    _check_postable(
+        ledger,
+        day,
+        _payment_accounts([tender], allow_credit),
+        f"payment {payment_id}",
+        amount.currency,
+    )
 
     charge = None
     if method.is_card:
         assert processor is not None
         charge = _charge_card(ledger, processor, patient_id, payment_id, tender)
-    charges = [] if charge is None else [charge]
+    charges = [] if charge is None else [(payment_id, charge)]
     with (
-        _undo_charges_on_error(processor, charges, ledger.book_id),
+        _undo_charges_on_error(ledger, processor, charges),
         ledger.atomic() as tx,
     ):
         record, entry = _post_payment(
@@ -283,12 +309,20 @@ def checkout(
     """Pay one checkout with several tenders, such as cash plus card.
 
     Together the tenders may not exceed what is open unless `allow_credit`.
-    Every card is charged before anything posts, and all tenders post in one
-    transaction; a declined card refunds the cards already charged and posts
-    nothing. A checkout id posted before returns its payments.
+    The period and accounts are checked first. Then every card is charged
+    before anything posts, and all tenders post in one transaction. A declined
+    card refunds the cards already charged, records those attempts and posts
+    nothing, so a retry with the same checkout id charges each card anew. A
+    checkout id posted before returns its payments.
     """
-    if not tenders:
-        raise PaymentError("a checkout needs at least one tender")
+    if isinstance(tenders, str | bytes) or not tenders:
+        raise PaymentError(
+            "a checkout needs at least one tender; pass a list of Tender objects"
+        )
+    invoices = _invoice_ids(invoices)
+    tenders = [
+        replace(tender, method=_payment_method(tender.method)) for tender in tenders
+    ]
     for tender in tenders:
         _check_payment_input(
             tender.amount,
@@ -330,15 +364,26 @@ def checkout(
             "tender or pass allow_credit=True to keep the excess as patient credit"
         )
 
+    day = effective_date or ledger.clock().date()
+    for currency in sorted({tender.amount.currency for tender in tenders}):
+        _check_postable(
+            ledger,
+            day,
+            _payment_accounts(tenders, allow_credit),
+            f"checkout {base}",
+            currency,
+        )
+
     charges: dict[int, ChargeResult] = {}
-    with _undo_charges_on_error(processor, charges.values(), ledger.book_id):
+    charged: list[tuple[str, ChargeResult]] = []
+    with _undo_charges_on_error(ledger, processor, charged):
         for index, tender in enumerate(tenders):
             if tender.method.is_card:
                 assert processor is not None
                 charges[index] = _charge_card(
                     ledger, processor, patient_id, payment_ids[index], tender
                 )
-        day = effective_date or ledger.clock().date()
+                charged.append((payment_ids[index], charges[index]))
         posted: list[tuple[dict[str, Any], JournalEntry]] = []
         with ledger.atomic() as tx:
             for index, tender in enumerate(tenders):
@@ -370,6 +415,7 @@ def apply_credit(
     effective_date: date | None = None,
 ) -> JournalEntry | None:
     """Apply a patient's credit to open invoice lines; return None when nothing applies."""
+    invoices = _invoice_ids(invoices)
     if amount is not None and amount.cents <= 0:
         raise PaymentError(
             f"credit to apply for patient {patient_id} is {amount}; it must be more "
@@ -469,12 +515,16 @@ def refund_payment(
 
     The refund first takes back what the payment left as patient credit, then
     reopens the lines it paid, last applied first. A payment is never refunded
-    beyond what it paid. Pass the same `idempotency_key` on a retry.
+    beyond what it paid. The period, accounts and amount are checked before the
+    processor refunds the card, and the processor's refunded amount must equal
+    `amount`. Pass the same `idempotency_key` on a retry; the same key with
+    another amount raises IdempotencyConflictError.
     """
     if not reason:
         raise PaymentError(f"a refund of payment {payment_id} needs a reason")
     if amount.cents <= 0:
         raise PaymentError(f"refund amount {amount} must be more than zero")
+    day = effective_date or ledger.clock().date()
     with ledger.atomic() as tx:
         record = tx.store.get_record(tx.book_id, RECORD_PAYMENT, payment_id)
         if record is None:
@@ -483,14 +533,9 @@ def refund_payment(
             )
         number = len(record["refunds"]) + 1
         key = idempotency_key or f"{payment_id}-R{number}"
-        for earlier in record["refunds"]:
-            if earlier["key"] == key:
-                return Refund(
-                    payment_id,
-                    Money.of(earlier["amount"]),
-                    tx.entry(earlier["entry_seq"]),
-                    earlier["processor_id"],
-                )
+        earlier_refund = _earlier_refund(tx, record, key, amount)
+        if earlier_refund is not None:
+            return earlier_refund
         paid = Money.of(record["amount"])
         refunded = Money(sum(Money.of(r["amount"]).cents for r in record["refunds"]))
         left = paid - refunded
@@ -504,18 +549,26 @@ def refund_payment(
             raise PaymentError(
                 f"refunding card payment {payment_id} needs its processor"
             )
-        # Postings first: a refund the ledger cannot post must not reach the card.
+        # Postings and period first: a refund the ledger cannot post must not
+        # reach the card.
         postings, from_credit, reopened = _refund_postings(tx, record, amount, method)
+        _check_postable(
+            tx,
+            day,
+            {p.account for p in postings},
+            f"refund {key} of {payment_id}",
+            amount.currency,
+        )
         processor_id = ""
         if method.is_card:
             assert processor is not None
-            result = processor.refund(
-                record["processor_id"], amount, f"{tx.book_id}:{key}"
+            processor_id = _refund_card(
+                processor, record["processor_id"], amount, f"{tx.book_id}:{key}"
             )
-            processor_id = result.processor_id
-        entry = tx.post(
+        entry = _post_refund(
+            tx,
             Entry(
-                effective_date=effective_date or tx.clock().date(),
+                effective_date=day,
                 narration=f"Refund {key} of payment {payment_id}",
                 postings=tuple(postings),
                 actor=actor,
@@ -528,7 +581,8 @@ def refund_payment(
                     "processor_id": processor_id,
                 },
                 idempotency_key=f"refund:{key}",
-            )
+            ),
+            processor_id,
         )
         record["refunds"].append(
             {
@@ -549,7 +603,7 @@ def adjust_invoice(
     ledger: Ledger,
     invoice_id: str,
     amount: Money,
-    reason_code: AdjustmentReason,
+    reason_code: AdjustmentReason | str,
     *,
     actor: str,
     reason: str,
@@ -558,8 +612,10 @@ def adjust_invoice(
     """Write off or discount part of an invoice's patient balance, pro rata across its lines.
 
     The adjustment posts to the reason code's contra-revenue account with the
-    actor and reason; undo it with Ledger.reverse.
+    actor and reason; undo it with Ledger.reverse. `reason_code` may be the
+    enum member or its value, such as "courtesy".
     """
+    reason_code = _adjustment_reason(reason_code)
     if not reason:
         raise PaymentError(f"an adjustment of invoice {invoice_id} needs a reason")
     if amount.cents <= 0:
@@ -623,6 +679,169 @@ def _check_same_payment(
         )
 
 
+def _earlier_refund(
+    tx: Ledger, record: dict[str, Any], key: str, amount: Money
+) -> Refund | None:
+    """Return the refund posted before under `key`, or None for a new key.
+
+    Raise IdempotencyConflictError when the key was used for another amount, or
+    for a refund of another payment.
+    """
+    payment_id = record["payment_id"]
+    for earlier in record["refunds"]:
+        if earlier["key"] != key:
+            continue
+        posted = Money.of(earlier["amount"])
+        if posted != amount:
+            raise IdempotencyConflictError(
+                f"refund key {key!r} of payment {payment_id} was used for a refund of "
+                f"{posted}; this call requests {amount}. Use a new idempotency key for "
+                "a new refund"
+            )
+        return Refund(
+            payment_id, posted, tx.entry(earlier["entry_seq"]), earlier["processor_id"]
+        )
+    with tx.store.transaction() as store_tx:
+        found = store_tx.find_by_idempotency_keys(tx.book_id, [f"refund:{key}"])
+    if found:
+        raise IdempotencyConflictError(
+            f"refund key {key!r} was already used by entry "
+            f"{found[f'refund:{key}'][0].id}, which is not a refund of payment "
+            f"{payment_id}; use a new idempotency key"
+        )
+    return None
+
+
+def _refund_card(
+    processor: Processor, charge_id: str, amount: Money, idempotency_key: str
+) -> str:
+    """Refund `amount` of a card charge; raise unless the processor refunded exactly that."""
+    result = processor.refund(charge_id, amount, idempotency_key)
+    if result.amount != amount:
+        logger.error(
+            "refund %s of charge %s: the processor refunded %s, not %s; nothing posted",
+            idempotency_key,
+            charge_id,
+            result.amount,
+            amount,
+        )
+        raise ProcessorError(
+            f"processor refund {result.processor_id} of charge {charge_id} under key "
+            f"{idempotency_key!r} is {result.amount}, but {amount} was requested; an "
+            f"earlier call refunded that amount. Retry with {result.amount} to "
+            "record it, or check the refund at the processor"
+        )
+    return result.processor_id
+
+
+def _post_refund(tx: Ledger, entry: Entry, processor_id: str) -> JournalEntry:
+    """Post a refund entry, logging a processor refund that the post leaves unrecorded."""
+    try:
+        return tx.post(entry)
+    except LedgerError:
+        if processor_id:
+            logger.error(
+                "processor refund %s was made but entry %r did not post; retry "
+                "with the same amount and key to record it",
+                processor_id,
+                entry.idempotency_key,
+            )
+        raise
+
+
+def _payment_method(method: PaymentMethod | str) -> PaymentMethod:
+    """Return `method` as a PaymentMethod, accepting its value string ("card")."""
+    if isinstance(method, PaymentMethod):
+        return method
+    if isinstance(method, str):
+        try:
+            return PaymentMethod(method)
+        except ValueError:
+            pass
+    choices = ", ".join(m.value for m in PaymentMethod)
+    raise PaymentError(
+        f"payment method {method!r} is invalid; pass a PaymentMethod or one of "
+        f"{choices}"
+    )
+
+
+def _adjustment_reason(reason_code: AdjustmentReason | str) -> AdjustmentReason:
+    """Return `reason_code` as an AdjustmentReason, accepting its value string."""
+    if isinstance(reason_code, AdjustmentReason):
+        return reason_code
+    if isinstance(reason_code, str):
+        try:
+            return AdjustmentReason(reason_code)
+        except ValueError:
+            pass
+    choices = ", ".join(r.value for r in AdjustmentReason)
+    raise PaymentError(
+        f"adjustment reason code {reason_code!r} is invalid; pass an AdjustmentReason "
+        f"or one of {choices}"
+    )
+
+
+def _invoice_ids(invoices: Sequence[str] | None) -> list[str] | None:
+    """Return the named invoice ids as a list; a bare string is rejected, not split."""
+    if invoices is None:
+        return None
+    if isinstance(invoices, str | bytes):
+        raise PaymentError(
+            f"invoices={invoices!r} is a single string; pass a list of invoice ids, "
+            f"such as [{invoices!r}]"
+        )
+    ids = list(invoices)
+    for invoice_id in ids:
+        if not isinstance(invoice_id, str) or not invoice_id:
+            raise PaymentError(
+                f"invoice id {invoice_id!r} is invalid; invoice ids are non-empty strings"
+            )
+    return ids
+
+
+def _payment_accounts(tenders: Sequence[Tender], allow_credit: bool) -> set[str]:
+    """Return the accounts that posting these tenders may touch."""
+    accounts = {RECEIVABLE_PATIENTS}
+    accounts.update(tender.method.deposit_account for tender in tenders)
+    if any(tender.method.is_card for tender in tenders):
+        accounts.update((CLEARING_PROCESSOR, PROCESSOR_FEES))
+    if allow_credit:
+        accounts.add(PATIENT_CREDIT)
+    return accounts
+
+
+def _check_postable(
+    ledger: Ledger,
+    day: date,
+    accounts: Iterable[str],
+    what: str,
+    currency: str | None = None,
+) -> None:
+    """Raise when an entry dated `day` in `currency` on `accounts` cannot post.
+
+    Runs before a card is charged or refunded, so a date in a closed period, a
+    closed account or another currency never reaches the processor.
+    """
+    closed_through = ledger.closed_through()
+    if closed_through is not None and day <= closed_through:
+        raise PeriodClosedError(
+            f"book {ledger.book_id} is closed through {closed_through}; {what} dated "
+            f"{day} must be dated after it. Nothing was charged or refunded"
+        )
+    for name in sorted(accounts):
+        account = ledger.account(name)
+        if currency is not None and account.currency != currency:
+            raise CurrencyMismatchError(
+                f"{what} is in {currency}, but account {name} is in "
+                f"{account.currency}; nothing was charged or refunded"
+            )
+        if not account.is_open_on(day):
+            raise AccountClosedError(
+                f"account {name} is not open on {day}, so {what} cannot post on that "
+                "date; nothing was charged or refunded"
+            )
+
+
 def _check_invoices(
     ledger: Ledger, patient_id: str, invoices: Sequence[str] | None
 ) -> None:
@@ -671,20 +890,26 @@ def _charge_card(
 ) -> ChargeResult:
     """Charge a card tender; raise PaymentDeclinedError on a decline.
 
-    The idempotency key names the card token, so a retry with the same card
-    never charges twice while another card after a decline is a new charge.
+    The idempotency key names the card token and the attempt, so a retry with
+    the same card never charges twice while another card, or a retry after a
+    decline or an undone charge, is a new charge.
     """
     assert tender.card_token is not None
+    attempt = _attempt_number(ledger, payment_id)
+    key = f"{ledger.book_id}:{payment_id}:{tender.card_token}"
+    if attempt > 1:
+        key += f":attempt-{attempt}"
     charge = processor.charge(
         ChargeRequest(
             amount=tender.amount,
             payment_method=tender.card_token,
-            idempotency_key=f"{ledger.book_id}:{payment_id}:{tender.card_token}",
+            idempotency_key=key,
             description=f"Payment {payment_id}",
             metadata={"payment_id": payment_id, "patient": patient_id},
         )
     )
     if charge.status is not ChargeStatus.SUCCEEDED:
+        _record_attempt(ledger, payment_id, charge.processor_id, "declined")
         category = charge.decline_category
         raise PaymentDeclinedError(
             f"card payment {payment_id} of {tender.amount} was declined "
@@ -693,29 +918,80 @@ def _charge_card(
             charge.decline_code or "",
             category.value if category else "",
         )
+    if charge.amount != tender.amount:
+        logger.error(
+            "charge %s for payment %s is %s, not the %s requested; nothing posted",
+            charge.processor_id,
+            payment_id,
+            charge.amount,
+            tender.amount,
+        )
+        raise ProcessorError(
+            f"processor charge {charge.processor_id} under key {key!r} is "
+            f"{charge.amount}, but payment {payment_id} requests {tender.amount}; an "
+            f"earlier call made that charge. Retry with {charge.amount} to post it, "
+            "or refund it at the processor"
+        )
     return charge
+
+
+def _attempt_number(ledger: Ledger, payment_id: str) -> int:
+    """Return the number of the next card attempt of a payment id, from 1."""
+    record = ledger.store.get_record(ledger.book_id, RECORD_PAYMENT_ATTEMPT, payment_id)
+    return 1 if record is None else len(record["attempts"]) + 1
+
+
+def _record_attempt(
+    ledger: Ledger, payment_id: str, processor_id: str, outcome: str
+) -> None:
+    """Record a card attempt that ended without a posted payment, so the next one gets a new key."""
+    with ledger.atomic() as tx:
+        record = tx.store.get_record(
+            tx.book_id, RECORD_PAYMENT_ATTEMPT, payment_id
+        ) or {"payment_id": payment_id, "attempts": []}
+        attempt = len(record["attempts"]) + 1
+        record["attempts"].append(
+            {"attempt": attempt, "processor_id": processor_id, "outcome": outcome}
+        )
+        tx.store.put_record(tx.book_id, RECORD_PAYMENT_ATTEMPT, payment_id, record)
+    logger.info(
+        "payment %s card attempt %d %s (%s)",
+        payment_id,
+        attempt,
+        outcome,
+        processor_id or "no charge",
+    )
 
 
 @contextmanager
 def _undo_charges_on_error(
-    processor: Processor | None, charges: Iterable[ChargeResult], book_id: str
+    ledger: Ledger,
+    processor: Processor | None,
+    charges: Iterable[tuple[str, ChargeResult]],
 ) -> Iterator[None]:
-    """Refund the cards charged in the block when the block raises, then re-raise."""
+    """Refund the cards charged in the block when the block raises, then re-raise.
+
+    Each refunded charge is recorded as an attempt of its payment id. A refund
+    that fails records nothing, so a retry reuses the charge, which still holds
+    the money.
+    """
     try:
         yield
     except Exception:
-        for charge in list(charges):
+        for payment_id, charge in list(charges):
             if processor is None or charge.status is not ChargeStatus.SUCCEEDED:
                 continue
             logger.warning(
-                "refunding card charge %s: its payment did not post",
+                "refunding card charge %s of payment %s: its payment did not post",
                 charge.processor_id,
+                payment_id,
             )
             processor.refund(
                 charge.processor_id,
                 charge.amount,
-                f"{book_id}:undo:{charge.processor_id}",
+                f"{ledger.book_id}:undo:{charge.processor_id}",
             )
+            _record_attempt(ledger, payment_id, charge.processor_id, "refunded")
         raise
 
 

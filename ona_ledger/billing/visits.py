@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
     StringConstraints,
     field_validator,
     model_validator,
@@ -30,6 +31,9 @@ Id = Annotated[
 MAX_DIAGNOSES = 12
 MAX_MODIFIERS = 4
 MAX_POINTERS = 4
+# A date of service may be one day after the signing date, because the host may
+# send signed_at in UTC while the visit is dated in the clinic's time zone.
+SIGNING_DATE_SLACK = timedelta(days=1)
 
 
 class _Model(BaseModel):
@@ -92,8 +96,8 @@ class ServiceLine(_Model):
     line_id: Id | None = None
     code: str
     modifiers: tuple[str, ...] = ()
-    units: int = Field(default=1, ge=1, le=999)
-    diagnosis_pointers: tuple[int, ...] = Field(default=(1,), min_length=1)
+    units: StrictInt = Field(default=1, ge=1, le=999)
+    diagnosis_pointers: tuple[StrictInt, ...] = Field(default=(1,), min_length=1)
     price_override: PriceOverride | None = None
 
     @field_validator("code")
@@ -119,6 +123,8 @@ class ServiceLine(_Model):
         for modifier in upper:
             if not modifier_is_valid(modifier):
                 raise ValueError(f"modifier {modifier!r} must be two letters or digits")
+        if len(set(upper)) != len(upper):
+            raise ValueError(f"modifiers {list(upper)} repeat; name each modifier once")
         return upper
 
     @field_validator("diagnosis_pointers")
@@ -179,7 +185,8 @@ class Visit(_Model):
     def _check_pos(cls, code: str) -> str:
         if not place_of_service_is_valid(code):
             raise ValueError(
-                f"place of service {code!r} must be a two-digit CMS code such as '11'"
+                f"place of service {code!r} must be a two-digit CMS code from '01' to "
+                "'99', such as '11' for an office"
             )
         return code
 
@@ -196,7 +203,22 @@ class Visit(_Model):
                 raise ValueError(
                     f"diagnosis {code!r} is not an ICD-10-CM code (such as 'J06.9')"
                 )
+        if len(set(cleaned)) != len(cleaned):
+            raise ValueError(
+                f"diagnoses {list(cleaned)} repeat; list each diagnosis once"
+            )
         return cleaned
+
+    @model_validator(mode="after")
+    def _check_service_date(self) -> Visit:
+        signed_on = self.signed_at.date()
+        if self.date_of_service > signed_on + SIGNING_DATE_SLACK:
+            raise ValueError(
+                f"date of service {self.date_of_service} is after the note was signed "
+                f"on {signed_on}; a note is signed on or after its date of service, so "
+                "check the date of service"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_pointers_and_lines(self) -> Visit:

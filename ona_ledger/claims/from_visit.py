@@ -120,6 +120,15 @@ def load_clinic(path: Path | str) -> Clinic:
         raise InvalidClaimError(
             f"clinic file {path} is not valid JSON ({error}); fix the file"
         ) from error
+    except UnicodeDecodeError as error:
+        raise InvalidClaimError(
+            f"clinic file {path} is not UTF-8 text ({error.reason} at byte "
+            f"{error.start}); save it as UTF-8"
+        ) from None
+    except RecursionError:
+        raise InvalidClaimError(
+            f"clinic file {path} nests arrays or objects too deeply to read; fix the file"
+        ) from None
     try:
         config = ClinicConfig.model_validate(document)
     except ValidationError as error:

@@ -169,11 +169,9 @@ def submit_claims(
                 ClaimStatus.SUBMITTED, submission=submissions[claim.claim_id]
             )
             _save(tx, sent, findings=())
-        partial = out.with_name(out.name + ".partial")
-        partial.write_text(written.text, encoding="ascii", newline="")
+        _write_atomically(out, written.text)
         # NOTE: if the commit fails after this rename, the file exists while
         # the claims stay scrubbed; delete the file before sending again.
-        os.replace(partial, out)
     logger.info(
         "submitted %d claims in %s, interchange %09d",
         len(claims),
@@ -181,6 +179,17 @@ def submit_claims(
         written.interchange_control_number,
     )
     return written
+
+
+def _write_atomically(out: Path, text: str) -> None:
+    """Write `text` to `out` through a `.partial` file that is removed when writing fails."""
+    partial = out.with_name(out.name + ".partial")
+    try:
+        partial.write_text(text, encoding="ascii", newline="")
+        os.replace(partial, out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def mark_claim_adjudicated(

@@ -453,10 +453,124 @@ def _post_known_claim(
         # NOTE: a reversal leaves the lifecycle status as it is; the payer's
         # corrected claim payment that usually follows records the new decision.
         return _reverse_claim(context, claim, ledger_claim_id)
+    settled = _already_settled(context, claim, ledger_claim_id)
+    if settled is not None:
+        if not hold:
+            raise RemittancePostingError(f"{settled}; nothing was posted")
+        key = _hold(context, claim, claim.paid, "claim", settled)
+        return ClaimOutcome(
+            claim.claim_id,
+            claim.status_code,
+            claim.paid,
+            "unmatched",
+            unmatched=key,
+            notes=(settled,),
+        )
     outcome = _post_claim_lines(context, claim, ledger_claim_id, visit, hold=hold)
     if outcome.result == "unmatched":
         return outcome
     return _record_decision(context.ledger, claim, ledger_claim_id, outcome)
+
+
+def _already_settled(
+    context: _Context, claim: RemittanceClaim, ledger_claim_id: str
+) -> str | None:
+    """Return why a claim payment repeats one posted before, or None when it does not.
+
+    A payer that re-sends an 835 under a new trace number (TRN02) repeats claims
+    it already paid. Such a claim settles more than is still open with the payer,
+    or repeats the payer claim number (CLP07), status and payment of an earlier
+    remittance that was not reversed. A corrected remittance reverses the earlier
+    one first (CLP02 22), which reopens the receivable, so it still posts.
+    """
+    ledger = context.ledger
+    earlier = _earlier_receivable_entries(ledger, ledger_claim_id)
+    if not earlier:
+        return None
+    traces = ", ".join(dict.fromkeys(e.meta["trace_number"] for e in earlier))
+    settles = _receivable_settled(claim)
+    open_amount = ledger.balance(RECEIVABLE_INSURANCE, claim=ledger_claim_id).posted
+    if settles.cents > 0 and settles > open_amount:
+        return (
+            f"claim {ledger_claim_id} has {open_amount} open with the payer, but "
+            f"remittance {context.trace_number} settles {settles} of it; remittance "
+            f"{traces} already settled it. A corrected payment must first reverse the "
+            "earlier one (CLP02 22)"
+        )
+    control = claim.payer_claim_control_number
+    if not control or claim.paid.is_zero():
+        return None
+    for entry in earlier:
+        if entry.meta.get("payer_claim_control_number") != control:
+            continue
+        if _remittance_paid_claim(ledger, entry, claim):
+            return (
+                f"claim {ledger_claim_id} with payer claim number {control} and "
+                f"payment {claim.paid} was already posted from remittance "
+                f"{entry.meta['trace_number']}; a corrected payment must first "
+                "reverse it (CLP02 22)"
+            )
+    return None
+
+
+def _earlier_receivable_entries(
+    ledger: Ledger, ledger_claim_id: str
+) -> list[JournalEntry]:
+    """Return the claim's remittance entries on the payer's receivable not reversed since."""
+    return [
+        entry
+        for entry in ledger.entries(claim=ledger_claim_id)
+        if entry.kind is EntryKind.STANDARD
+        and "era_part" in entry.meta
+        and not entry.meta["era_part"].startswith("reversal")
+        and any(p.account == RECEIVABLE_INSURANCE for p in entry.postings)
+        and ledger.reversal_of(entry.seq) is None
+    ]
+
+
+def _remittance_paid_claim(
+    ledger: Ledger, entry: JournalEntry, claim: RemittanceClaim
+) -> bool:
+    """True when the remittance that posted `entry` paid this CLP with the same status and amount."""
+    key = remittance_key(entry.meta["era_payer"], entry.meta["trace_number"])
+    record = ledger.store.get_record(ledger.book_id, RECORD_REMITTANCE, key)
+    if record is None:
+        return False
+    return any(
+        earlier["claim_id"] == claim.claim_id
+        and earlier["status_code"] == claim.status_code
+        and Money.of(earlier["paid"], claim.paid.currency) == claim.paid
+        for earlier in record["claims"]
+    )
+
+
+def _receivable_settled(claim: RemittanceClaim) -> Money:
+    """Return how much of the payer's receivable posting this claim would settle.
+
+    It mirrors _post_line: line payments and line adjustments that post settle
+    the receivable, and denied claim-level adjustments reopen it.
+    """
+    lines = [line for line in claim.lines if not line.is_empty]
+    if not lines:
+        lines = [
+            RemittanceLine(
+                0, "", (), claim.charge, claim.paid, None, claim.adjustments, ()
+            )
+        ]
+        claim_level: tuple[Adjustment, ...] = ()
+    else:
+        claim_level = claim.adjustments
+    settled = Money.zero(claim.paid.currency)
+    for line in lines:
+        settled = settled + line.paid
+        denied = _line_denied(claim, line)
+        for adjustment in line.adjustments:
+            if _adjustment_account(adjustment, denied) is not None:
+                settled = settled + adjustment.amount
+    for adjustment in claim_level:
+        if _adjustment_account(adjustment, claim.status_code == STATUS_DENIED) is None:
+            settled = settled - adjustment.amount
+    return settled
 
 
 def _record_decision(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -45,6 +46,36 @@ MAX_CLAIMS_PER_TRANSACTION: Final = 5000
 MAX_CONTROL_NUMBER: Final = 999_999_999
 # CAS holds up to six reason, amount and quantity triplets.
 MAX_CAS_ADJUSTMENTS: Final = 6
+
+# Latin letters and marks that NFKD does not decompose into ASCII, with their usual
+# transliteration.
+_TRANSLITERATION: Final = str.maketrans(
+    {
+        "ß": "ss",
+        "Æ": "AE",
+        "æ": "ae",
+        "Ø": "O",
+        "ø": "o",
+        "Œ": "OE",
+        "œ": "oe",
+        "Ł": "L",
+        "ł": "l",
+        "Đ": "D",
+        "đ": "d",
+        "Ð": "D",
+        "ð": "d",
+        "Þ": "TH",
+        "þ": "th",
+        "ı": "i",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u00a0": " ",
+    }
+)
 
 ControlNumberSource = Callable[[str], int]
 """A persisted sequence: `next_control_number(name)` returns the next unused number."""
@@ -153,9 +184,12 @@ def write_837p(
 ) -> X12File:
     """Write `claims` as one 837P interchange, one transaction set per payer group.
 
-    Raises InvalidClaimError, before taking any control number, when a claim
-    cannot be carried by an 837P (see scrub.check_structure), when a person's
-    demographics are missing or when a value contains a separator.
+    Accented Latin letters are written as plain ASCII letters ('José' as 'Jose'),
+    because X12 allows only ASCII. Raises InvalidClaimError, before taking any
+    control number, when a claim cannot be carried by an 837P (see
+    scrub.check_structure), when a person's demographics are missing, when a name
+    is blank, or when a text field has a control character, a character with no
+    ASCII form, or a separator.
     """
     if not claims:
         raise InvalidClaimError("no claims to write; pass at least one claim")
@@ -215,6 +249,89 @@ def _check_writable(claims: Sequence[Claim], demographics: Demographics) -> None
         demographics.person(claim.patient_id)
         for other in claim.other_payers:
             demographics.person(other.subscriber.person_id)
+        for field, value, required in _text_fields(claim, demographics):
+            _check_text(field, value, required)
+
+
+def x12_text(value: str) -> str:
+    """Return `value` in ASCII: accents dropped from Latin letters, 'ß' as 'ss'.
+
+    Characters with no ASCII form (such as CJK or Cyrillic letters) are kept, so
+    the caller must check the result.
+    """
+    if value.isascii():
+        return value
+    decomposed = unicodedata.normalize("NFKD", value.translate(_TRANSLITERATION))
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def _check_text(field: str, value: str | None, required: bool) -> None:
+    """Raise InvalidClaimError naming `field` when its text cannot go into an 837P.
+
+    The message names the character by code point, never the value, because the
+    value may be a patient's name.
+    """
+    if value is None:
+        return
+    if required and not value.strip():
+        raise InvalidClaimError(
+            f"{field} is blank; an 837P needs it, so enter it in the host's record"
+        )
+    for char in x12_text(value):
+        if unicodedata.category(char) == "Cc":
+            raise InvalidClaimError(
+                f"{field} contains the control character U+{ord(char):04X}; "
+                "remove it from the host's record"
+            )
+        if not char.isascii():
+            raise InvalidClaimError(
+                f"{field} contains U+{ord(char):04X}, which has no ASCII form in the "
+                "X12 character set; write the name in Latin letters"
+            )
+
+
+def _text_fields(
+    claim: Claim, demographics: Demographics
+) -> Iterator[tuple[str, str | None, bool]]:
+    """Yield (field name, text, required) for the free text an 837P of `claim` carries."""
+    person_ids = [claim.subscriber.person_id, claim.patient_id]
+    person_ids += [other.subscriber.person_id for other in claim.other_payers]
+    for person_id in dict.fromkeys(person_ids):
+        person = demographics.person(person_id)
+        label = f"person {person_id}"
+        yield f"{label} last_name", person.last_name, True
+        yield f"{label} first_name", person.first_name, True
+        yield f"{label} middle_name", person.middle_name, False
+        yield from _address_fields(label, person.address)
+
+    providers: list[tuple[str, Provider | None]] = [
+        ("billing provider", claim.billing_provider),
+        ("rendering provider", claim.rendering_provider),
+        ("referring provider", claim.referring_provider),
+    ]
+    for role, provider in providers:
+        if provider is not None:
+            label = f"{role} {provider.npi}"
+            yield f"{label} last_name", provider.last_name, True
+            yield f"{label} first_name", provider.first_name, False
+    yield from _address_fields("billing provider", claim.billing_provider.address)
+
+    payers = [claim.payer, *(other.payer for other in claim.other_payers)]
+    for payer in payers:
+        yield f"payer {payer.payer_id} name", payer.name, True
+        if payer.address is not None:
+            yield from _address_fields(f"payer {payer.payer_id}", payer.address)
+    if claim.service_facility is not None:
+        yield "service facility name", claim.service_facility.name, True
+        yield from _address_fields("service facility", claim.service_facility.address)
+
+
+def _address_fields(
+    label: str, address: Address
+) -> Iterator[tuple[str, str | None, bool]]:
+    yield f"{label} address line1", address.line1, True
+    yield f"{label} address line2", address.line2, False
+    yield f"{label} address city", address.city, True
 
 
 def _take_number(next_control_number: ControlNumberSource, name: str) -> int:
@@ -274,13 +391,13 @@ class _Encoder:
         component_count = 0
         for element in segment:
             if isinstance(element, list):
-                components = list(element)
+                components = [x12_text(component) for component in element]
                 while components and not components[-1]:
                     components.pop()
                 component_count += max(len(components) - 1, 0)
                 parts.append(sep.component.join(components))
             else:
-                parts.append(element)
+                parts.append(x12_text(element))
         while parts and not parts[-1]:
             parts.pop()
         text = sep.element.join(parts)
@@ -295,6 +412,13 @@ class _Encoder:
             or "\r" in text
         ):
             self._raise_for_separator(segment)
+        if not text.isascii() or not text.isprintable():
+            # _check_text names the field for demographics and names; this guards
+            # the values it does not list, without echoing them.
+            raise InvalidClaimError(
+                f"segment {segment[0]} has a control character or a character with no "
+                "ASCII form; X12 allows printable ASCII only"
+            )
         return text + self._terminator
 
     def _raise_for_separator(self, segment: Segment) -> None:
@@ -323,7 +447,13 @@ class _Encoder:
             "P" if settings.production else "T",
             sep.component,
         ]
-        return sep.element.join(elements) + self._terminator
+        text = sep.element.join(elements)
+        if not text.isascii() or not text.isprintable():
+            raise InvalidClaimError(
+                "ISA sender_id or receiver_id has a character that is not printable "
+                "ASCII; use the ids the clearinghouse assigned"
+            )
+        return text + self._terminator
 
 
 def _gs(settings: InterchangeSettings, number: int, now: datetime) -> Segment:
@@ -435,9 +565,9 @@ def _person_name(qualifier: str, person: PersonDemographics) -> Segment:
         "NM1",
         qualifier,
         "1",
-        person.last_name,
-        person.first_name,
-        person.middle_name or "",
+        person.last_name.strip(),
+        person.first_name.strip(),
+        (person.middle_name or "").strip(),
     ]
 
 

@@ -16,12 +16,33 @@ from typing import TextIO
 from ona_ledger.accounts import AccountType, account_type
 from ona_ledger.entries import DIMENSIONS, JournalEntry, PostingStatus
 from ona_ledger.errors import InvalidInputError
+from ona_ledger.export.csv_journal import check_period
 from ona_ledger.ledger import Balance, Ledger
 from ona_ledger.money import Money
 
 OPENING_ACCOUNT = "Equity:OpeningBalances"
 _LINK_UNSAFE = re.compile(r"[^A-Za-z0-9\-_/.]")
 _META_KEY_UNSAFE = re.compile(r"[^a-zA-Z0-9\-_]")
+
+
+def check_beancount_period(start: date | None, end: date | None) -> None:
+    """Raise InvalidInputError for a period that starts after it ends or has no day around it.
+
+    The opening balances are dated the day before `start` and the balance
+    assertions the day after `end`, so both days must exist: `start` after
+    0001-01-01 and `end` before 9999-12-31.
+    """
+    check_period(start, end)
+    if start is not None and start == date.min:
+        raise InvalidInputError(
+            f"export start {start} leaves no day before it for the opening balances; "
+            "leave out the start to export from the first entry"
+        )
+    if end is not None and end == date.max:
+        raise InvalidInputError(
+            f"export end {end} leaves no day after it for the balance assertions; "
+            "leave out the end to export through the last entry"
+        )
 
 
 def export_beancount(
@@ -40,11 +61,10 @@ def export_beancount(
     Equity:OpeningBalances, so the file's income statement covers only the
     period. With `end`, entries after it are left out. Balance assertions
     close the file.
+    Raises InvalidInputError, before writing anything, for a period that
+    check_beancount_period rejects.
     """
-    if start is not None and end is not None and start > end:
-        raise InvalidInputError(
-            f"export period starts {start} after it ends {end}; swap the dates"
-        )
+    check_beancount_period(start, end)
     accounts = ledger.accounts()
     out.write(
         f'option "title" "{_quote(title or "ona_ledger book " + ledger.book_id)}"\n'

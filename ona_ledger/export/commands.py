@@ -14,15 +14,21 @@ def read_account_map(path: Path | None, value_column: str) -> dict[str, str]:
     """Read an account map CSV with the columns `account` and `value_column`."""
     if path is None:
         return {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        names = set(reader.fieldnames or ())
-        if not {"account", value_column} <= names:
-            raise ExportMappingError(
-                f"account map {path} has columns {sorted(names)}; it needs a header "
-                f"row with account and {value_column}"
-            )
-        return {row["account"]: row[value_column] for row in reader}
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            names = set(reader.fieldnames or ())
+            if not {"account", value_column} <= names:
+                raise ExportMappingError(
+                    f"account map {path} has columns {sorted(names)}; it needs a "
+                    f"header row with account and {value_column}"
+                )
+            return {row["account"]: row[value_column] for row in reader}
+    except UnicodeDecodeError as error:
+        raise ExportMappingError(
+            f"account map {path} is not UTF-8 text ({error.reason} at byte "
+            f"{error.start}); save it as UTF-8"
+        ) from None
 
 
 def run_export(

@@ -1,7 +1,7 @@
 """The CSV general journal: one row per posting, debit and credit apart, with its dimensions.
 
 Only posted amounts are exported; pending holds are not accounting facts yet.
-Patients appear as their opaque ids, never by name.
+Patients appear as their opaque ids, never by name. Text cells are neutralised for spreadsheets.
 """
 
 from __future__ import annotations
@@ -31,6 +31,23 @@ CSV_COLUMNS: Final = (
 )
 
 
+# First characters that make Excel, LibreOffice Calc or Google Sheets read a cell as a
+# formula: OWASP's "CSV Injection" page lists = + - @ tab and CR, and OWASP ASVS 5.0
+# requirement 1.2.10 adds NUL. LF is added for the same reason as CR.
+FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r", "\n", "\x00")
+
+
+def spreadsheet_text(value: object) -> str:
+    """Return a text cell that a spreadsheet shows as text, never runs as a formula.
+
+    A value that starts with a formula trigger gets a single quote before it, as
+    OWASP advises: '=SUM(1,2)' is written as "'=SUM(1,2)". Use it for text cells
+    only, because an amount such as '-12.50' must stay a number.
+    """
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
 @dataclass(frozen=True, slots=True)
 class JournalLine:
     """One posted posting of an entry, with its debit or credit as a positive amount."""
@@ -51,16 +68,21 @@ def posted_entries(
     ledger: Ledger, start: date | None = None, end: date | None = None
 ) -> list[JournalEntry]:
     """Return the entries with posted amounts from `start` through `end`, by date then number."""
-    if start is not None and end is not None and start > end:
-        raise InvalidInputError(
-            f"export period starts {start} after it ends {end}; swap the dates"
-        )
+    check_period(start, end)
     entries = [
         entry
         for entry in ledger.entries(start=start, end=end)
         if any(p.status is PostingStatus.POSTED for p in entry.postings)
     ]
     return sorted(entries, key=lambda entry: (entry.effective_date, entry.seq))
+
+
+def check_period(start: date | None, end: date | None) -> None:
+    """Raise InvalidInputError when an export period starts after it ends."""
+    if start is not None and end is not None and start > end:
+        raise InvalidInputError(
+            f"export period starts {start} after it ends {end}; swap the dates"
+        )
 
 
 def journal_lines(entries: list[JournalEntry]) -> Iterator[JournalLine]:
@@ -93,14 +115,17 @@ def export_csv_journal(
             [
                 entry.seq,
                 entry.effective_date.isoformat(),
-                entry.kind.value,
-                entry.meta.get("type", ""),
-                entry.narration,
-                posting.account,
+                spreadsheet_text(entry.kind.value),
+                spreadsheet_text(entry.meta.get("type", "")),
+                spreadsheet_text(entry.narration),
+                spreadsheet_text(posting.account),
                 amount_text(line.debit),
                 amount_text(line.credit),
-                posting.amount.currency,
-                *(getattr(posting, name) or "" for name in DIMENSIONS),
+                spreadsheet_text(posting.amount.currency),
+                *(
+                    spreadsheet_text(getattr(posting, name) or "")
+                    for name in DIMENSIONS
+                ),
             ]
         )
         rows += 1

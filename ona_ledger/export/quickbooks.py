@@ -15,7 +15,12 @@ from datetime import date
 from typing import Final, TextIO
 
 from ona_ledger.errors import ExportMappingError
-from ona_ledger.export.csv_journal import amount_text, journal_lines, posted_entries
+from ona_ledger.export.csv_journal import (
+    amount_text,
+    journal_lines,
+    posted_entries,
+    spreadsheet_text,
+)
 from ona_ledger.ledger import Ledger
 
 QUICKBOOKS_COLUMNS: Final = (
@@ -78,17 +83,20 @@ def export_quickbooks(
                 f"journal number {journal_no!r} is longer than QuickBooks' "
                 f"{JOURNAL_NO_MAX} characters; use a shorter prefix"
             )
+        name = (
+            posting.payer or posting.patient or ""
+            if posting.account.startswith("Assets:Receivable:")
+            else ""
+        )
         writer.writerow(
             [
-                journal_no,
+                spreadsheet_text(journal_no),
                 entry.effective_date.strftime(DATE_FORMATS[date_format]),
-                quickbooks_account_name(posting.account, mapping),
+                spreadsheet_text(quickbooks_account_name(posting.account, mapping)),
                 amount_text(line.debit),
                 amount_text(line.credit),
-                entry.narration,
-                posting.payer or posting.patient or ""
-                if posting.account.startswith("Assets:Receivable:")
-                else "",
+                spreadsheet_text(entry.narration),
+                spreadsheet_text(name),
             ]
         )
         rows += 1

@@ -20,7 +20,7 @@ from typing import Final
 
 from ona_ledger.entries import JournalEntry, PostingStatus
 from ona_ledger.errors import ExportMappingError
-from ona_ledger.export.csv_journal import posted_entries
+from ona_ledger.export.csv_journal import posted_entries, spreadsheet_text
 from ona_ledger.ledger import Ledger
 
 XERO_COLUMNS: Final = (
@@ -117,16 +117,16 @@ def _rows(
             continue
         rows.append(
             [
-                narration,
+                spreadsheet_text(narration),
                 entry.effective_date.strftime("%d/%m/%Y"),
-                posting.account,
-                codes[posting.account],
-                tax_rate,
+                spreadsheet_text(posting.account),
+                spreadsheet_text(codes[posting.account]),
+                spreadsheet_text(tax_rate),
                 str(posting.amount.to_decimal()),
                 "Provider" if posting.provider else "",
-                posting.provider or "",
+                spreadsheet_text(posting.provider or ""),
                 "Location" if posting.location else "",
-                posting.location or "",
+                spreadsheet_text(posting.location or ""),
             ]
         )
     return rows

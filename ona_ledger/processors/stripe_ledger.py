@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Final
@@ -17,6 +18,7 @@ from ona_ledger.billing.common import (
 )
 from ona_ledger.billing.deposits import record_payout
 from ona_ledger.billing.payments import (
+    RECORD_PAYMENT_ATTEMPT,
     Payment,
     PaymentMethod,
     collect_payment,
@@ -30,7 +32,11 @@ from ona_ledger.billing.processing import (
     RefundResult,
 )
 from ona_ledger.entries import Entry, JournalEntry, Posting
-from ona_ledger.errors import ProcessorError
+from ona_ledger.errors import (
+    IdempotencyConflictError,
+    ProcessorError,
+    WebhookEventError,
+)
 from ona_ledger.ledger import Ledger
 from ona_ledger.money import Money
 from ona_ledger.processors.stripe import StripeProcessor
@@ -42,6 +48,9 @@ PAYOUT_SUSPENSE: Final = "Liabilities:Suspense:Payouts"
 RECORD_STRIPE_PAYOUT: Final = "stripe_payout"
 RECORD_STRIPE_DISPUTE: Final = "stripe_dispute"
 ACTOR: Final = "stripe"
+# Ids from charge metadata reach postings and narrations, so they must be opaque
+# ids of the same shape as visit ids: never a name or a birth date.
+_OPAQUE_ID: Final = re.compile(r"[A-Za-z0-9._\-]{1,120}")
 
 
 class _AlreadyCaptured:
@@ -72,6 +81,51 @@ def stripe_date(timestamp: int) -> date:
     return datetime.fromtimestamp(int(timestamp), UTC).date()
 
 
+def require_int(obj: Mapping[str, Any], name: str, what: str) -> int:
+    """Return the integer field `name` of a Stripe object; raise WebhookEventError otherwise.
+
+    Stripe sends amounts in minor units and timestamps in seconds, both as
+    JSON integers, so a float, a string, a bool or a missing field is rejected
+    rather than truncated.
+    """
+    value = obj.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        shown = "missing" if value is None else f"{type(value).__name__} {value!r}"
+        raise WebhookEventError(
+            f"{what} field {name!r} is {shown}, not an integer; Stripe sends amounts "
+            "in minor units and timestamps in seconds as integers, so check the event"
+        )
+    return value
+
+
+def require_text(obj: Mapping[str, Any], name: str, what: str) -> str:
+    """Return the non-empty string field `name` of a Stripe object; raise WebhookEventError otherwise."""
+    value = obj.get(name)
+    if not isinstance(value, str) or not value:
+        raise WebhookEventError(
+            f"{what} field {name!r} is missing or not a string; check the event"
+        )
+    return value
+
+
+def _metadata_id(metadata: Mapping[str, Any], name: str, charge_id: str) -> str | None:
+    """Return an opaque id from charge metadata, None when absent; raise on any other shape.
+
+    The message leaves the value out, because a value of the wrong shape may be
+    a patient's name or birth date.
+    """
+    value = metadata.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _OPAQUE_ID.fullmatch(value):
+        raise WebhookEventError(
+            f"Stripe charge {charge_id} metadata {name!r} is not an opaque id (1 to 120 "
+            "letters, digits, '.', '_' or '-'); set our own id there, never a name or "
+            "birth date. The value is not shown because it may hold patient details"
+        )
+    return value
+
+
 def post_captured_charge(
     ledger: Ledger, processor: StripeProcessor, charge: Mapping[str, Any]
 ) -> Payment | None:
@@ -80,26 +134,43 @@ def post_captured_charge(
     A payment already posted (by the synchronous response or an earlier event)
     is returned as it is. Charges without our metadata are not ours and return None.
     """
+    charge_id = require_text(charge, "id", "Stripe charge")
     metadata = charge.get("metadata") or {}
-    payment_id, patient_id = metadata.get("payment_id"), metadata.get("patient")
+    if not isinstance(metadata, Mapping):
+        raise WebhookEventError(
+            f"Stripe charge {charge_id} metadata is not an object; check the event"
+        )
+    payment_id = _metadata_id(metadata, "payment_id", charge_id)
+    patient_id = _metadata_id(metadata, "patient", charge_id)
     if charge.get("status") != "succeeded" or not payment_id or not patient_id:
         return None
     if metadata.get("book", ledger.book_id) != ledger.book_id:
         return None
+    what = f"Stripe charge {charge_id}"
+    currency = require_text(charge, "currency", what).upper()
+    amount = Money.from_minor(require_int(charge, "amount", what), currency)
     # NOTE: an event arriving while the desk's own collect_payment still waits for
     # Stripe posts first, and that call then fails on its idempotency key.
-    if ledger.store.get_record(ledger.book_id, RECORD_PAYMENT, payment_id) is not None:
+    record = ledger.store.get_record(ledger.book_id, RECORD_PAYMENT, payment_id)
+    if record is not None:
+        if _undone_attempt(ledger, payment_id, charge_id):
+            logger.info(
+                "Stripe charge %s was an undone attempt of payment %s; ignored",
+                charge_id,
+                payment_id,
+            )
+            return None
+        _check_same_charge(record, charge_id, patient_id, amount)
         return get_payment(ledger, payment_id)
-    currency = str(charge["currency"]).upper()
-    amount = Money.from_minor(int(charge["amount"]), currency)
+    effective_date = stripe_date(require_int(charge, "created", what))
     captured = ChargeResult(
         ChargeStatus.SUCCEEDED,
         amount,
-        processor_id=str(charge["id"]),
+        processor_id=charge_id,
         fee=processor.charge_fee(charge),
         hsa_fsa=metadata.get("hsa_fsa") == "true",
     )
-    invoice = metadata.get("invoice")
+    invoice = _metadata_id(metadata, "invoice", charge_id)
     payment = collect_payment(
         ledger,
         patient_id,
@@ -109,12 +180,48 @@ def post_captured_charge(
         invoices=[invoice] if invoice else None,
         allow_credit=True,
         processor=_AlreadyCaptured(captured),
-        card_token=str(charge.get("payment_method") or charge["id"]),
+        card_token=str(charge.get("payment_method") or charge_id),
         payment_id=payment_id,
-        effective_date=stripe_date(charge["created"]),
+        effective_date=effective_date,
     )
-    logger.info("Stripe charge %s posted as payment %s", charge["id"], payment_id)
+    logger.info("Stripe charge %s posted as payment %s", charge_id, payment_id)
     return payment
+
+
+def _undone_attempt(ledger: Ledger, payment_id: str, charge_id: str) -> bool:
+    """True when billing refunded this charge because its payment did not post."""
+    record = ledger.store.get_record(ledger.book_id, RECORD_PAYMENT_ATTEMPT, payment_id)
+    return record is not None and any(
+        attempt["processor_id"] == charge_id and attempt["outcome"] == "refunded"
+        for attempt in record["attempts"]
+    )
+
+
+def _check_same_charge(
+    record: Mapping[str, Any], charge_id: str, patient_id: str, amount: Money
+) -> None:
+    """Raise IdempotencyConflictError when a charge names a payment posted with other details."""
+    posted = Money.of(record["amount"], amount.currency)
+    conflicts = []
+    if record["patient_id"] != patient_id:
+        conflicts.append(f"patient {patient_id}, not {record['patient_id']}")
+    if posted != amount:
+        conflicts.append(f"amount {amount}, not {posted}")
+    if record["processor_id"] and record["processor_id"] != charge_id:
+        conflicts.append(f"charge {charge_id}, not {record['processor_id']}")
+    if not conflicts:
+        return
+    logger.error(
+        "Stripe charge %s names payment %s, posted with other details: %s",
+        charge_id,
+        record["payment_id"],
+        "; ".join(conflicts),
+    )
+    raise IdempotencyConflictError(
+        f"Stripe charge {charge_id} names payment {record['payment_id']}, which was "
+        f"posted with other details ({'; '.join(conflicts)}); check the charge's "
+        "metadata in Stripe, and refund or post it by hand"
+    )
 
 
 def book_refunds(
@@ -129,8 +236,9 @@ def book_refunds(
     record = ledger.store.get_record(ledger.book_id, RECORD_PAYMENT, payment_id or "")
     if record is None:
         return None
-    currency = str(charge["currency"]).upper()
-    total = Money.from_minor(int(charge["amount_refunded"]), currency)
+    what = f"Stripe charge {charge.get('id')}"
+    currency = require_text(charge, "currency", what).upper()
+    total = Money.from_minor(require_int(charge, "amount_refunded", what), currency)
     booked = Money.from_minor(
         sum(Money.of(r["amount"], currency).cents for r in record["refunds"]), currency
     )

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from ona_ledger.errors import WebhookSignatureError
+from ona_ledger.errors import (
+    InvalidInputError,
+    WebhookEventError,
+    WebhookSignatureError,
+)
 from ona_ledger.ledger import Ledger
 from ona_ledger.processors.stripe import StripeProcessor
 from ona_ledger.processors.stripe_ledger import (
@@ -19,6 +23,7 @@ from ona_ledger.processors.stripe_ledger import (
     book_payout,
     book_refunds,
     post_captured_charge,
+    require_int,
 )
 
 logger = logging.getLogger(__name__)
@@ -47,8 +52,13 @@ def verify_signature(
             f"webhook body is a {type(payload).__name__}, not bytes; pass the raw "
             "request body exactly as received, before any JSON parsing"
         )
+    if not isinstance(header, str) or not header:
+        raise WebhookSignatureError(
+            "Stripe-Signature header is missing; pass the header Stripe sent with the "
+            "request unchanged"
+        )
+    keys = _signing_secrets(secrets)
     timestamp, signatures = _parse_header(header)
-    keys = [secrets] if isinstance(secrets, str) else list(secrets)
     signed = str(timestamp).encode() + b"." + bytes(payload)
     expected = [
         hmac.new(key.encode(), signed, hashlib.sha256).hexdigest()
@@ -79,6 +89,17 @@ def verify_signature(
             "webhook body is not a Stripe event (no id or type)"
         )
     return event
+
+
+def _signing_secrets(secrets: str | Sequence[str]) -> list[str]:
+    """Return the signing secrets as a list; raise InvalidInputError when none is usable."""
+    keys = [secrets] if isinstance(secrets, str) else secrets
+    if not isinstance(keys, Sequence) or not all(isinstance(k, str) for k in keys):
+        raise InvalidInputError(
+            f"webhook signing secret is a {type(secrets).__name__}, not a string or a "
+            "list of strings; set the endpoint's signing secret (whsec_...)"
+        )
+    return list(keys)
 
 
 def _parse_header(header: str) -> tuple[int, list[str]]:
@@ -139,8 +160,9 @@ class StripeWebhookHandler:
         book = self.ledger.book_id
         if self.ledger.store.get_record(book, RECORD_STRIPE_EVENT, event_id):
             return WebhookOutcome(event_id, event_type, "duplicate")
+        obj = _event_object(event, event_id, event_type)
         # Stripe reads happen before the transaction, so no lock is held over the network.
-        context = self._fetch(event_type, event["data"]["object"])
+        context = self._fetch(event_type, obj)
         with self.ledger.atomic() as tx:
             if tx.store.get_record(book, RECORD_STRIPE_EVENT, event_id):
                 return WebhookOutcome(event_id, event_type, "duplicate")
@@ -197,7 +219,8 @@ class StripeWebhookHandler:
                 return None
             entries = [payment.entry.id]
             if event_type == "charge.refunded":
-                refund = book_refunds(tx, obj, int(event["created"]))
+                created = require_int(event, "created", f"Stripe event {event['id']}")
+                refund = book_refunds(tx, obj, created)
                 entries += [refund.id] if refund else []
             return entries
         if event_type in ("payment_intent.succeeded", "checkout.session.completed"):
@@ -223,3 +246,17 @@ class StripeWebhookHandler:
                 or error.get("code"),
             )
         return None
+
+
+def _event_object(
+    event: Mapping[str, Any], event_id: str, event_type: str
+) -> Mapping[str, Any]:
+    """Return an event's data.object; raise WebhookEventError when it is missing."""
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, Mapping) else None
+    if not isinstance(obj, Mapping):
+        raise WebhookEventError(
+            f"Stripe event {event_id} ({event_type}) has no data.object; a Stripe event "
+            "carries the object it is about, so check what sent this event"
+        )
+    return obj

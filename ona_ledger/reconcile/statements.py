@@ -28,7 +28,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class StatementLine:
-    """One transaction as the bank posted it; `amount` is positive for money in."""
+    """One transaction as the bank posted it; `amount` is positive for money in.
+
+    `payee` and `memo` are free text from the bank, so a card number in them is
+    masked on construction, keeping its last four digits (see mask_card_numbers).
+    """
 
     account_id: str
     fitid: str
@@ -40,6 +44,10 @@ class StatementLine:
     reference: str = ""
     transaction_type: str = ""
     fitid_generated: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "payee", mask_card_numbers(self.payee))
+        object.__setattr__(self, "memo", mask_card_numbers(self.memo))
 
     @property
     def dedupe_key(self) -> tuple[str, str]:
@@ -110,6 +118,70 @@ def dedupe_lines(
     return new_lines
 
 
+# Card numbers --------------------------------------------------------------------
+
+# A run of digit groups joined by single spaces or dashes, not touching other digits.
+_DIGIT_GROUPS = re.compile(r"(?<![0-9])[0-9]+(?:[ -][0-9]+)*(?![0-9])")
+_DIGITS = re.compile(r"[0-9]+")
+_CARD_DIGITS_MIN = 13
+_CARD_DIGITS_MAX = 19
+_KEPT_DIGITS = 4
+
+
+def mask_card_numbers(text: str) -> str:
+    """Replace card numbers in free text with '*', keeping each one's last four digits.
+
+    A card number is 13 to 19 digits, written together or in groups separated by
+    single spaces or dashes, that passes the Luhn check: '4242 4242 4242 4242' becomes
+    '**** **** **** 4242'. Any other digit run of that length that passes Luhn, such
+    as a trace number in a memo, is masked too, so one in ten of them is lost.
+    """
+    if not text:
+        return text
+    return _DIGIT_GROUPS.sub(_mask_run, text)
+
+
+def _mask_run(found: re.Match[str]) -> str:
+    run = found.group()
+    groups = list(_DIGITS.finditer(run))
+    masked = list(run)
+    start = 0
+    while start < len(groups):
+        end = _card_end(groups, start)
+        if end is None:
+            start += 1
+            continue
+        first, last = groups[start].start(), groups[end].end()
+        digit_positions = [i for i in range(first, last) if run[i].isdigit()]
+        for position in digit_positions[:-_KEPT_DIGITS]:
+            masked[position] = "*"
+        start = end + 1
+    return "".join(masked)
+
+
+def _card_end(groups: list[re.Match[str]], start: int) -> int | None:
+    """Return the last group of the longest card number that starts at `start`."""
+    digits = ""
+    best = None
+    for end in range(start, len(groups)):
+        digits += groups[end].group()
+        if len(digits) > _CARD_DIGITS_MAX:
+            break
+        if len(digits) >= _CARD_DIGITS_MIN and _passes_luhn(digits):
+            best = end
+    return best
+
+
+def _passes_luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
 # Amounts -------------------------------------------------------------------------
 
 _AMOUNT_CHARS = re.compile(r"[+-]?[0-9.,]+-?")
@@ -121,7 +193,8 @@ def parse_bank_amount(text: str, decimal_separator: str | None = None) -> Decima
 
     Without `decimal_separator`, the last of '.' or ',' is the decimal mark when both
     appear, and a lone comma is one too, as the OFX specification allows. A separator
-    repeated with no other one present groups thousands. Raises InvalidAmountError.
+    repeated with no other one present groups thousands. An amount without the decimal
+    mark is in whole currency units: '100' is 100. Raises InvalidAmountError.
     """
     compact = _SPACES.sub("", text)
     if not _AMOUNT_CHARS.fullmatch(compact):
@@ -134,7 +207,8 @@ def parse_bank_amount(text: str, decimal_separator: str | None = None) -> Decima
         raise InvalidAmountError(f"amount {text!r} has a sign inside the number")
 
     mark = decimal_separator or _guess_decimal_mark(digits)
-    if mark is None:
+    if mark is None or mark not in digits:
+        # No decimal mark: the digits are whole currency units ('100' is 100.00).
         integral, fraction = digits, ""
     else:
         integral, _, fraction = digits.rpartition(mark)
@@ -169,14 +243,28 @@ def _strip_grouping(integral: str, grouping: str, text: str) -> str:
     return "".join(groups)
 
 
+# Cents are stored as a 64-bit integer in SQLite and PostgreSQL (BIGINT).
+_MAX_STORED_CENTS = 2**63 - 1
+
+
 def _money(value: Decimal, currency: str, raw: str) -> Money:
     try:
-        return Money.of(value, currency)
+        money = Money.of(value, currency)
     except InvalidAmountError:
         raise InvalidAmountError(
             f"amount {raw.strip()!r} has more decimal places than {currency} allows; "
             "the bank line cannot be stored in exact cents"
         ) from None
+    _check_storable(money, raw)
+    return money
+
+
+def _check_storable(money: Money, raw: str) -> None:
+    if abs(money.cents) > _MAX_STORED_CENTS:
+        raise InvalidAmountError(
+            f"amount {raw.strip()!r} is larger than the ledger can store "
+            f"({_MAX_STORED_CENTS} minor units); check the bank's export"
+        )
 
 
 def generated_fitid(account_id: str, fields: Sequence[str], occurrence: int) -> str:
@@ -458,8 +546,8 @@ def _read_transaction(
     if posted_date is None or amount is None:
         raise StatementFormatError("; ".join(problems))
 
-    payee = _leaf_text(transaction, "name")
-    memo = _leaf_text(transaction, "memo")
+    payee = mask_card_numbers(_leaf_text(transaction, "name"))
+    memo = mask_card_numbers(_leaf_text(transaction, "memo"))
     check_number = _leaf_text(transaction, "checknum")
     reference = _leaf_text(transaction, "refnum")
     transaction_type = _leaf_text(transaction, "trntype").upper()
@@ -622,9 +710,18 @@ def read_csv(
     currency: str = "USD",
     encoding: str = "utf-8-sig",
 ) -> StatementImport:
-    """Read a bank's CSV export into statement lines of one account."""
+    """Read a bank's CSV export into statement lines of one account.
+
+    Raises StatementFormatError when the file is not text in `encoding`.
+    """
     file_path = Path(path)
-    text = file_path.read_bytes().decode(encoding)
+    try:
+        text = file_path.read_bytes().decode(encoding)
+    except UnicodeDecodeError as error:
+        raise StatementFormatError(
+            f"{file_path.name}: not {encoding} text ({error.reason} at byte "
+            f"{error.start}); pass the file's encoding, such as cp1252"
+        ) from None
     return parse_csv(text, layout, account_id, currency, file_path.name)
 
 
@@ -724,15 +821,16 @@ def _csv_line(
         ) from None
     amount = _csv_amount(cell, layout, currency)
 
-    payee = cell(layout.description_column)
-    memo = cell(layout.memo_column)
+    payee = mask_card_numbers(cell(layout.description_column))
+    memo = mask_card_numbers(cell(layout.memo_column))
     check_number = cell(layout.check_number_column)
     reference = cell(layout.reference_column)
     transaction_type = cell(layout.type_column).upper()
     fitid = cell(layout.fitid_column)
     generated = not fitid
     if generated:
-        content = tuple(cell.strip() for cell in row.values())
+        # The id hashes masked text, so no card number is derivable from it.
+        content = tuple(mask_card_numbers(cell.strip()) for cell in row.values())
         fitid = generated_fitid(account_id, content, occurrences[content])
         occurrences[content] += 1
     return StatementLine(
@@ -773,6 +871,8 @@ def _csv_amount(cell: Any, layout: CsvLayout, currency: str) -> Money:
         assert layout.debit_column is not None and layout.credit_column is not None
         value = abs(number(layout.credit_column)) - abs(number(layout.debit_column))
     try:
-        return Money.of(value, currency)
+        money = Money.of(value, currency)
     except InvalidAmountError as error:
         raise InvalidAmountError(f"amount {value}: {error}") from None
+    _check_storable(money, str(value))
+    return money

@@ -593,12 +593,14 @@ class SqlStore:
             return found
 
         with self.reading() as connection:
-            for account, currency, patient, payer, *buckets in connection.execute(
+            for account, currency, patient, payer, *since in connection.execute(
                 _open_receivable_query(book_id, as_of, bucket_starts, accounts)
             ):
                 target = row_of((currency, patient, payer))[column[account]]
-                for bucket, cents in enumerate(buckets):
-                    target[bucket] += int(cents or 0)
+                newer = 0
+                for bucket, cents in enumerate(since):
+                    target[bucket] += int(cents) - newer
+                    newer = int(cents)
             late = _lines_posted_after(connection, book_id, as_of)
             for (patient, _invoice, _line, currency), rows in late.items():
                 then = {key: value for key, value in rows.items() if key[1] <= as_of}
@@ -666,10 +668,11 @@ class SqlStore:
             statement = _INVOICE_LINE_POSTINGS
             params["invoices"] = list(invoices)
         with self.reading() as connection:
-            return [
-                (_as_date(row.effective_date), _posting_from_row(row))
-                for row in connection.execute(statement, params)
-            ]
+            rows = list(connection.execute(statement, params))
+        # Sorted here: an ORDER BY makes SQLite walk the primary key of the
+        # whole book instead of the invoice or patient index.
+        rows.sort(key=lambda row: (row.entry_seq, row.idx))
+        return [(_as_date(row.effective_date), _posting_from_row(row)) for row in rows]
 
     def get_entry(self, book_id: str, seq: int) -> JournalEntry | None:
         with self.reading() as connection:
@@ -991,29 +994,26 @@ def _add_receivable_item(
 def _open_receivable_query(
     book_id: str, as_of: date, bucket_starts: Sequence[date], accounts: Sequence[str]
 ) -> sa.Select[Any]:
-    """Sum receivable_open per account, currency, patient and payer, one column a bucket.
+    """Sum receivable_open per account, currency, patient and payer.
 
-    The grouping follows the table's key, so the database reads it in one pass
-    without sorting.
+    The columns after the four keys are the open cents served on or after
+    each bucket start, then the total: cumulative sums, one comparison per row
+    each, which the caller turns into buckets. The grouping follows the
+    table's key, so the database reads it in one pass without sorting.
     """
     table = schema.receivable_open
     service_date, cents = table.c.service_date, table.c.posted_cents
-    bounds: list[sa.ColumnElement[bool]] = []
-    upper: date | None = None
-    for start in bucket_starts:
-        if upper is None:
-            bounds.append(service_date >= start)
-        else:
-            bounds.append(sa.and_(service_date >= start, service_date < upper))
-        upper = start
-    bounds.append(service_date < upper if upper is not None else sa.true())
     return (
         sa.select(
             table.c.account,
             table.c.currency,
             table.c.patient,
             table.c.payer,
-            *(sa.func.sum(sa.case((bound, cents), else_=0)) for bound in bounds),
+            *(
+                sa.func.sum(sa.case((service_date >= start, cents), else_=0))
+                for start in bucket_starts
+            ),
+            sa.func.sum(cents),
         )
         .where(
             table.c.book_id == book_id,
@@ -1227,15 +1227,11 @@ def _posting_from_row(row: Any) -> Posting:
 
 def _line_postings_query(by_invoice: bool) -> sa.Select[Any]:
     table = schema.postings
-    query = (
-        sa.select(table)
-        .where(
-            table.c.book_id == sa.bindparam("book_id"),
-            table.c.account == sa.bindparam("account"),
-            table.c.patient == sa.bindparam("patient"),
-            table.c.invoice_line.is_not(None),
-        )
-        .order_by(table.c.entry_seq, table.c.idx)
+    query = sa.select(table).where(
+        table.c.book_id == sa.bindparam("book_id"),
+        table.c.account == sa.bindparam("account"),
+        table.c.patient == sa.bindparam("patient"),
+        table.c.invoice_line.is_not(None),
     )
     if by_invoice:
         return query.where(

@@ -48,7 +48,11 @@ def visit_data(
     lines: list[dict[str, Any]] | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
-    """Return a signed visit as the host EHR sends it, as JSON-ready data."""
+    """Return a signed visit as the host EHR sends it, as JSON-ready data.
+
+    The note is signed at 17:00 UTC on the date of service unless `signed_at` is given.
+    """
+    day = fields.get("date_of_service", "2026-03-02")
     data: dict[str, Any] = {
         "visit_id": visit_id,
         "book_id": book_id,
@@ -56,7 +60,7 @@ def visit_data(
         "provider": {"provider_id": "DR-A", "npi": VALID_NPI},
         "location": "MAIN",
         "date_of_service": "2026-03-02",
-        "signed_at": "2026-03-02T17:00:00Z",
+        "signed_at": f"{day}T17:00:00Z",
         "diagnoses": ["J02.9"],
         "lines": lines if lines is not None else [{"code": "99213"}],
     }

@@ -221,3 +221,66 @@ def test_invoice_defaults_to_visit() -> None:
 def test_signed_at_needs_timezone() -> None:
     message = rejected(signed_at="2026-03-02T17:00:00")
     assert "timezone" in message
+
+
+@pytest.mark.parametrize("units", ["2", True, 2.0])
+def test_units_not_int_rejected(units: Any) -> None:
+    message = rejected(lines=[{"code": "99213", "units": units}])
+    assert "units" in message
+
+
+def test_units_int_accepted() -> None:
+    visit = Visit.model_validate(
+        visit_data(BOOK, lines=[{"code": "99213", "units": 2}])
+    )
+    assert visit.lines[0].units == 2
+
+
+@pytest.mark.parametrize("pointer", ["1", True])
+def test_pointer_not_int_rejected(pointer: Any) -> None:
+    message = rejected(lines=[{"code": "99213", "diagnosis_pointers": [pointer]}])
+    assert "diagnosis_pointers" in message
+
+
+def test_modifiers_repeated_rejected() -> None:
+    message = rejected(lines=[{"code": "99213", "modifiers": ["25", "25"]}])
+    assert "modifiers ['25', '25'] repeat" in message
+
+
+def test_modifiers_repeated_any_case() -> None:
+    message = rejected(lines=[{"code": "99213", "modifiers": ["gt", "GT"]}])
+    assert "modifiers ['GT', 'GT'] repeat" in message
+
+
+def test_diagnoses_repeated_rejected() -> None:
+    message = rejected(diagnoses=["J02.9", "j02.9"])
+    assert "diagnoses ['J02.9', 'J02.9'] repeat" in message
+
+
+def test_place_of_service_00_rejected() -> None:
+    message = rejected(place_of_service="00")
+    assert "from '01' to '99'" in message
+
+
+def test_place_of_service_02_accepted() -> None:
+    visit = Visit.model_validate(visit_data(BOOK, place_of_service="02"))
+    assert visit.place_of_service == "02"
+
+
+def test_service_after_signing_rejected() -> None:
+    message = rejected(date_of_service="2999-01-01", signed_at="2026-03-02T17:00:00Z")
+    assert "date of service 2999-01-01 is after the note was signed" in message
+
+
+def test_service_day_after_signing_accepted() -> None:
+    # A note signed late on 03-02 in UTC-8 reaches us as 03-03 01:00 UTC, and
+    # a clinic east of UTC can date a visit one day after its UTC signing date.
+    visit = Visit.model_validate(
+        visit_data(BOOK, date_of_service="2026-03-03", signed_at="2026-03-02T17:00:00Z")
+    )
+    assert visit.date_of_service.isoformat() == "2026-03-03"
+
+
+def test_service_two_days_after_rejected() -> None:
+    message = rejected(date_of_service="2026-03-04", signed_at="2026-03-02T17:00:00Z")
+    assert "is after the note was signed on 2026-03-02" in message

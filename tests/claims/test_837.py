@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from ona_ledger import open_ledger
-from ona_ledger.claims.claim import Claim, ClaimFrequency, ClaimStatus
+from ona_ledger.claims.claim import Claim, ClaimFrequency, ClaimStatus, Demographics
 from ona_ledger.claims.x837 import (
     InterchangeSettings,
     Separators,
     SplitBy,
     X12File,
     write_837p,
+    x12_text,
 )
 from ona_ledger.errors import InvalidClaimError
 from tests.claims import claim_examples as ex
@@ -229,3 +230,80 @@ def test_submission_moves_claim() -> None:
     assert (
         sent.submission.interchange_control_number == written.interchange_control_number
     )
+
+
+# Names outside X12's character set ---------------------------------------------------
+
+
+def with_patient(**changes: str) -> Demographics:
+    patient = ex.DEMOGRAPHICS.persons["P-1"].model_copy(update=changes)
+    return ex.DEMOGRAPHICS.model_copy(
+        update={"persons": {**ex.DEMOGRAPHICS.persons, "P-1": patient}}
+    )
+
+
+def test_accented_names_transliterated(tmp_path: Path) -> None:
+    demographics = with_patient(last_name="Müller-Groß", first_name="José")
+    written = write_837p([ex.claim()], demographics, ex.SETTINGS, ex.Counter(), ex.NOW)
+    assert "NM1*IL*1*Muller-Gross*Jose" in written.text
+    assert written.text.isascii()
+    path = tmp_path / "accented.837"
+    path.write_text(written.text, encoding="ascii")
+    assert ex.pyx12_errors(path) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("José", "Jose"),
+        ("Müller", "Muller"),
+        ("Øster Łukasz", "Oster Lukasz"),
+        ("O’Brien", "O'Brien"),
+        ("Smith", "Smith"),
+        ("李", "李"),
+    ],
+)
+def test_x12_text(value: str, expected: str) -> None:
+    assert x12_text(value) == expected
+
+
+@pytest.mark.parametrize("char", ["\x07", "\x00", "\x1b", "\t"])
+def test_control_character_rejected(char: str) -> None:
+    demographics = with_patient(last_name=f"Smith{char}")
+    counter = ex.Counter()
+    with pytest.raises(InvalidClaimError, match="person P-1 last_name") as raised:
+        write_837p([ex.claim()], demographics, ex.SETTINGS, counter, ex.NOW)
+    assert f"U+{ord(char):04X}" in str(raised.value)
+    assert "Smith" not in str(raised.value)
+    assert counter.values == {}
+
+
+@pytest.mark.parametrize("field", ["last_name", "first_name"])
+def test_blank_name_rejected(field: str) -> None:
+    demographics = with_patient(**{field: "   "})
+    with pytest.raises(InvalidClaimError, match=f"person P-1 {field} is blank"):
+        write_837p([ex.claim()], demographics, ex.SETTINGS, ex.Counter(), ex.NOW)
+
+
+def test_blank_middle_name_left_out() -> None:
+    demographics = with_patient(middle_name="   ")
+    written = write_837p([ex.claim()], demographics, ex.SETTINGS, ex.Counter(), ex.NOW)
+    assert "NM1*IL*1*Testpatient*Alex****MI*" in written.text
+
+
+def test_non_latin_name_rejected() -> None:
+    demographics = with_patient(first_name="李")
+    with pytest.raises(InvalidClaimError, match=r"person P-1 first_name.*U\+674E"):
+        write_837p([ex.claim()], demographics, ex.SETTINGS, ex.Counter(), ex.NOW)
+
+
+def test_control_character_in_payer_rejected() -> None:
+    payer = ex.COMMERCIAL.model_copy(update={"name": "Example\x07Plan"})
+    with pytest.raises(InvalidClaimError, match="payer 87726 name"):
+        write([ex.claim(payer=payer)])
+
+
+def test_control_character_in_settings_rejected() -> None:
+    settings = ex.SETTINGS.model_copy(update={"submitter_contact": "Billing\x1b"})
+    with pytest.raises(InvalidClaimError, match="segment PER"):
+        write([ex.claim()], settings)

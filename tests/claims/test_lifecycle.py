@@ -239,3 +239,56 @@ def test_sent_claim_not_redrafted(memory_ledger: Ledger, tmp_path: Path) -> None
     sent_claim(memory_ledger, tmp_path, "V-24")
     assert scrub_all(memory_ledger) == {}
     assert [c.claim.claim_id for c in list_claims(memory_ledger)] == ["V-24"]
+
+
+def test_accented_name_submits(memory_ledger: Ledger, tmp_path: Path) -> None:
+    vh.sign(memory_ledger, "V-30")
+    scrub_all(memory_ledger)
+    clinic = vh.clinic()
+    persons = dict(clinic.demographics.persons)
+    persons["P-1008"] = persons["P-1008"].model_copy(
+        update={"last_name": "Müller", "first_name": "José"}
+    )
+    demographics = clinic.demographics.model_copy(update={"persons": persons})
+    out = tmp_path / "batch.837"
+    submit_claims(
+        memory_ledger,
+        demographics,
+        clinic.config.interchange,
+        out,
+        now=memory_ledger.clock(),
+    )
+    assert "*Muller*Jose" in out.read_text(encoding="ascii")
+    assert status(memory_ledger, "V-30") is ClaimStatus.SUBMITTED
+
+
+def test_failed_write_leaves_no_partial(memory_ledger: Ledger, tmp_path: Path) -> None:
+    vh.sign(memory_ledger, "V-31")
+    scrub_all(memory_ledger)
+    out = tmp_path / "batch.837"
+    out.mkdir()
+    with pytest.raises(IsADirectoryError):
+        submit(memory_ledger, out)
+    assert list(tmp_path.iterdir()) == [out]
+    assert status(memory_ledger, "V-31") is ClaimStatus.SCRUBBED
+
+
+def test_control_character_writes_nothing(
+    memory_ledger: Ledger, tmp_path: Path
+) -> None:
+    vh.sign(memory_ledger, "V-32")
+    scrub_all(memory_ledger)
+    clinic = vh.clinic()
+    persons = dict(clinic.demographics.persons)
+    persons["P-1008"] = persons["P-1008"].model_copy(update={"first_name": "Al\x07"})
+    demographics = clinic.demographics.model_copy(update={"persons": persons})
+    with pytest.raises(InvalidClaimError, match="person P-1008 first_name"):
+        submit_claims(
+            memory_ledger,
+            demographics,
+            clinic.config.interchange,
+            tmp_path / "batch.837",
+            now=memory_ledger.clock(),
+        )
+    assert list(tmp_path.iterdir()) == []
+    assert status(memory_ledger, "V-32") is ClaimStatus.SCRUBBED

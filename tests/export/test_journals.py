@@ -13,7 +13,11 @@ import pytest
 
 from ona_ledger import Entry, Ledger, Posting
 from ona_ledger.errors import ExportMappingError
-from ona_ledger.export.csv_journal import CSV_COLUMNS, export_csv_journal
+from ona_ledger.export.csv_journal import (
+    CSV_COLUMNS,
+    export_csv_journal,
+    spreadsheet_text,
+)
 from ona_ledger.export.quickbooks import QUICKBOOKS_COLUMNS, export_quickbooks
 from ona_ledger.export.xero import (
     MAX_LINES_PER_FILE,
@@ -160,3 +164,101 @@ def test_xero_splits_at_300_lines(memory_ledger: Ledger, tmp_path: Path) -> None
     counts = [len(read_rows(p.read_text(encoding="utf-8"))) for p in paths]
     assert counts == [MAX_LINES_PER_FILE, 20]
     assert [p.name for p in paths] == ["xero-1.csv", "xero-2.csv"]
+
+
+# Formula injection -----------------------------------------------------------------
+
+HOSTILE_NARRATION = '=HYPERLINK("http://127.0.0.1/x","click")'
+
+
+@pytest.fixture
+def hostile(memory_ledger: Ledger) -> Ledger:
+    """A book whose text cells start with formula triggers, and a negative amount."""
+    memory_ledger.post(
+        Entry(
+            date(2026, 3, 2),
+            HOSTILE_NARRATION,
+            (
+                Posting(
+                    "Assets:Receivable:Patients",
+                    usd("-12.50"),
+                    patient="+SUM(1,2)",
+                    provider="@cmd",
+                    location="-2+3",
+                ),
+                Posting("Income:Services", usd("12.50"), provider="=DR"),
+            ),
+            actor="test",
+            meta={"type": "=1+1"},
+        )
+    )
+    return memory_ledger
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+SUM(1,2)", "'+SUM(1,2)"),
+        ("-2+3", "'-2+3"),
+        ("@cmd", "'@cmd"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Visit V1", "Visit V1"),
+        ("", ""),
+    ],
+)
+def test_spreadsheet_text(value: str, expected: str) -> None:
+    assert spreadsheet_text(value) == expected
+
+
+def test_csv_journal_neutralises_text(hostile: Ledger) -> None:
+    out = io.StringIO()
+    export_csv_journal(hostile, out)
+    first, second = read_rows(out.getvalue())
+    assert first["narration"] == "'" + HOSTILE_NARRATION
+    assert first["type"] == "'=1+1"
+    assert first["patient"] == "'+SUM(1,2)"
+    assert first["provider"] == "'@cmd"
+    assert first["location"] == "'-2+3"
+    assert second["provider"] == "'=DR"
+
+
+def test_csv_journal_amounts_stay_numbers(hostile: Ledger) -> None:
+    out = io.StringIO()
+    export_csv_journal(hostile, out)
+    first, second = read_rows(out.getvalue())
+    assert first["credit"] == "12.50"
+    assert second["debit"] == "12.50"
+
+
+def test_quickbooks_neutralises_text(hostile: Ledger) -> None:
+    out = io.StringIO()
+    export_quickbooks(hostile, out, account_map={"Income:Services": "@Services"})
+    first, second = read_rows(out.getvalue())
+    assert first["Description"] == "'" + HOSTILE_NARRATION
+    assert first["Name"] == "'+SUM(1,2)"
+    assert second["Account Name"] == "'@Services"
+    assert first["Credits"] == "12.50"
+
+
+def test_quickbooks_prefix_neutralised(hostile: Ledger) -> None:
+    out = io.StringIO()
+    export_quickbooks(hostile, out, prefix="=A")
+    assert read_rows(out.getvalue())[0]["Journal No"] == "'=A1"
+
+
+def test_xero_neutralises_text(hostile: Ledger) -> None:
+    codes = {**codes_for(hostile), "Income:Services": "-400"}
+    (text,) = xero_files(hostile, codes, tax_rate="+Exempt")
+    first, second = read_rows(text)
+    assert first["TrackingOption1"] == "'@cmd"
+    assert first["TrackingOption2"] == "'-2+3"
+    assert first["TaxRate"] == "'+Exempt"
+    assert second["AccountCode"] == "'-400"
+    assert second["TrackingOption1"] == "'=DR"
+
+
+def test_xero_negative_amount_stays_number(hostile: Ledger) -> None:
+    (text,) = xero_files(hostile, codes_for(hostile))
+    assert read_rows(text)[0]["Amount"] == "-12.50"

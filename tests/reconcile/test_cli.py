@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -74,3 +75,25 @@ def test_reconcile_without_statement(
 ) -> None:
     assert main(["reconcile", "--db", db_url]) == 2
     assert "import-statement" in capsys.readouterr().err
+
+
+def test_card_number_never_stored_or_printed(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = "JOHN SMITH CARD 4242424242424242"
+    path = write_ofx(
+        tmp_path / "card.ofx",
+        [("C1", "20260306", "-5.00", name, "REFUND 5555-5555-5555-4444")],
+        "35.00",
+    )
+    assert main(["import-statement", str(path), "--db", db_url]) == 0
+    main(["reconcile", "--db", db_url, "--json"])
+    printed = capsys.readouterr().out
+    with sqlite3.connect(tmp_path / "cli.db") as connection:
+        stored = connection.execute(
+            "select payee, memo from statement_lines"
+        ).fetchall()
+    assert "************4242" in printed
+    assert "4242424242424242" not in printed
+    assert "5555-5555-5555-4444" not in printed
+    assert ("JOHN SMITH CARD ************4242", "REFUND ****-****-****-4444") in stored

@@ -14,7 +14,9 @@ from ona_ledger.reconcile.statements import (
     CsvLayout,
     StatementLine,
     dedupe_lines,
+    mask_card_numbers,
     parse_bank_amount,
+    parse_csv,
     parse_ofx,
     read_csv,
     read_ofx,
@@ -211,10 +213,31 @@ def test_not_ofx_raises() -> None:
         ("12.00-", "-12.00"),
         ("-00000000001500.0000", "-1500.0000"),
         ("1.234.567", "1234567"),
+        ("100", "100"),
+        ("-1500", "-1500"),
     ],
 )
 def test_parse_bank_amount(text: str, expected: str) -> None:
     assert str(parse_bank_amount(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "separator", "expected"),
+    [
+        ("100", ".", "100"),
+        ("-1500", ".", "-1500"),
+        ("1,234", ".", "1234"),
+        ("1,234.56", ".", "1234.56"),
+        ("100", ",", "100"),
+        ("1.234", ",", "1234"),
+        ("1.234,56", ",", "1234.56"),
+        ("12.00-", ".", "-12.00"),
+    ],
+)
+def test_parse_bank_amount_layout_mark(
+    text: str, separator: str, expected: str
+) -> None:
+    assert str(parse_bank_amount(text, separator)) == expected
 
 
 @pytest.mark.parametrize("text", ["$120", "12.3.4", "1,2,3", "abc", "", "1-2"])
@@ -240,6 +263,47 @@ def test_chase_preset() -> None:
     assert result.lines[2].transaction_type == "FEE_TRANSACTION"
     assert result.rejected[0].position == 6
     assert "13/06/2026" in result.rejected[0].reason
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [
+        ("100", "100.00"),
+        ("-1500", "-1500.00"),
+        ('"1,234.56"', "1234.56"),
+        ("(12.00)", "-12.00"),
+        ("$250", "250.00"),
+    ],
+)
+def test_chase_amount_forms(amount: str, expected: str) -> None:
+    text = (
+        "Details,Posting Date,Description,Amount,Type,Balance,Check or Slip #\n"
+        f"DEBIT,11/05/2026,FEE,{amount},MISC,0.00,\n"
+    )
+    line = read_csv_text(text, CSV_PRESETS["chase_checking"])[0]
+    assert str(line.amount) == expected
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"), [("100", "100.00"), ("-1500", "-1500.00")]
+)
+def test_wells_fargo_whole_amounts(amount: str, expected: str) -> None:
+    text = f'"11/03/2026","{amount}","*","","TRANSFER"\n'
+    line = read_csv_text(text, CSV_PRESETS["wells_fargo"])[0]
+    assert str(line.amount) == expected
+
+
+def test_comma_layout_whole_and_grouped() -> None:
+    layout = CsvLayout(
+        date_column="Datum",
+        date_format="%d.%m.%Y",
+        amount_column="Betrag",
+        decimal_separator=",",
+        delimiter=";",
+    )
+    text = "Datum;Betrag\n03.11.2026;1.234,56\n04.11.2026;100\n05.11.2026;-1.500\n"
+    amounts_read = [str(line.amount) for line in read_csv_text(text, layout)]
+    assert amounts_read == ["1234.56", "100.00", "-1500.00"]
 
 
 def test_wells_fargo_preset() -> None:
@@ -294,8 +358,6 @@ def test_csv_layout_needs_one_amount_form() -> None:
 
 
 def read_csv_text(text: str, layout: CsvLayout) -> list[StatementLine]:
-    from ona_ledger.reconcile.statements import parse_csv
-
     return parse_csv(text, layout, "acct").lines
 
 
@@ -319,3 +381,96 @@ def test_dedupe_keeps_other_accounts() -> None:
 def test_dedupe_within_one_batch() -> None:
     line = read_ofx(OFX / "checking.ofx").lines[0]
     assert dedupe_lines([line, line]) == [line]
+
+
+# Card numbers in free text ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("CARD 4242424242424242", "CARD ************4242"),
+        ("4242 4242 4242 4242", "**** **** **** 4242"),
+        ("amex 3782-822463-10005 ok", "amex ****-******-*0005 ok"),
+        ("4242424242424242 1234", "************4242 1234"),
+        ("REF#5555555555554444.", "REF#************4444."),
+    ],
+)
+def test_mask_card_numbers(text: str, expected: str) -> None:
+    assert mask_card_numbers(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4242424242424241",
+        "0000123456782009040200004",
+        "DOB 01/02/1980 PHONE 555-867-5309",
+        "TRN*1*EFT-883201*1512345678",
+        "",
+    ],
+)
+def test_mask_card_numbers_keeps_others(text: str) -> None:
+    assert mask_card_numbers(text) == text
+
+
+def test_ofx_payee_memo_masked() -> None:
+    body = (
+        b"<OFX><BANKMSGSRSV1><STMTTRNRS><STMTRS><CURDEF>USD<BANKACCTFROM>"
+        b"<BANKID>1<ACCTID>2</BANKACCTFROM><BANKTRANLIST><STMTTRN><TRNTYPE>CREDIT"
+        b"<DTPOSTED>20261103<TRNAMT>10.00"
+        b"<NAME>JOHN SMITH CARD 4242424242424242"
+        b"<MEMO>PAID WITH 5555 5555 5555 4444</STMTTRN>"
+        b"</BANKTRANLIST></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>"
+    )
+    line = parse_ofx(body).lines[0]
+    assert line.payee == "JOHN SMITH CARD ************4242"
+    assert line.memo == "PAID WITH **** **** **** 4444"
+    assert "4242424242424242" not in line.fitid
+
+
+def test_csv_description_masked() -> None:
+    text = (
+        "Details,Posting Date,Description,Amount,Type,Balance,Check or Slip #\n"
+        "CREDIT,11/03/2026,REFUND 4242-4242-4242-4242,10.00,ACH,0.00,\n"
+    )
+    line = read_csv_text(text, CSV_PRESETS["chase_checking"])[0]
+    assert line.payee == "REFUND ****-****-****-4242"
+
+
+def test_csv_generated_fitid_ignores_masked_digits() -> None:
+    row = "CREDIT,11/03/2026,CARD {},10.00,ACH,0.00,\n"
+    header = "Details,Posting Date,Description,Amount,Type,Balance,Check or Slip #\n"
+    first = read_csv_text(
+        header + row.format("4242424242424242"), CSV_PRESETS["chase_checking"]
+    )
+    second = read_csv_text(
+        header + row.format("************4242"), CSV_PRESETS["chase_checking"]
+    )
+    assert first[0].fitid == second[0].fitid
+
+
+def test_statement_line_masks_on_construction() -> None:
+    line = read_ofx(OFX / "checking.ofx").lines[0]
+    built = StatementLine(
+        "a", "F1", line.posted_date, line.amount, memo="4242424242424242"
+    )
+    assert built.memo == "************4242"
+
+
+def test_csv_amount_too_large_rejected() -> None:
+    text = (
+        "Details,Posting Date,Description,Amount,Type,Balance,Check or Slip #\n"
+        "CREDIT,11/03/2026,BIG,99999999999999999999.99,ACH,0.00,\n"
+        "CREDIT,11/04/2026,SMALL,10.00,ACH,0.00,\n"
+    )
+    result = parse_csv(text, CSV_PRESETS["chase_checking"], "acct")
+    assert [str(line.amount) for line in result.lines] == ["10.00"]
+    assert "larger than the ledger can store" in result.rejected[0].reason
+
+
+def test_read_csv_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "bank.csv"
+    path.write_bytes(b"Details,Posting Date\n\xff\n")
+    with pytest.raises(StatementFormatError, match="not utf-8-sig text"):
+        read_csv(path, CSV_PRESETS["chase_checking"], "acct")
