@@ -1,7 +1,7 @@
 """The ledger: posting, reversing, pending entries, balances, period close and verify.
 
 The rules live here; the storage behind them is a `LedgerStore` (see
-ona_ledger.store for the SQL one), so the core holds no SQL.
+ona_ledger.store for the SQL one), so the core contains no SQL.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ class PricedLine:
 
 @dataclass(frozen=True, slots=True)
 class SignResult:
-    """What signing (or amending, or voiding) a visit posted."""
+    """The outcome of signing, amending or voiding a visit, with the entry it posted."""
 
     visit_id: str
     invoice_id: str

@@ -1,6 +1,6 @@
 """Beancount export: open directives, transactions with dimensions as metadata, balance assertions.
 
-Only posted amounts are exported; pending holds are not accounting facts yet.
+Only posted amounts are exported; pending amounts are not accounting facts yet.
 Patients appear as their opaque ids, never by name.
 """
 

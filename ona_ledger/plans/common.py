@@ -7,15 +7,20 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
-from ona_ledger.billing.common import CLEARING_PROCESSOR, PROCESSOR_FEES
+from ona_ledger.billing.common import (
+    CLEARING_PROCESSOR,
+    CLEARING_UNDEPOSITED,
+    PROCESSOR_FEES,
+)
 from ona_ledger.billing.processing import (
     ChargeRequest,
     ChargeResult,
+    ChargeStatus,
     Processor,
     RefundResult,
 )
 from ona_ledger.entries import Posting
-from ona_ledger.errors import PlanError
+from ona_ledger.errors import PaymentDeclinedError, PlanError
 from ona_ledger.ledger import Ledger
 from ona_ledger.money import Money
 
@@ -157,6 +162,39 @@ def card_postings(
     if fee.cents:
         postings.append(Posting.with_dimensions(PROCESSOR_FEES, fee, dimensions))
     return postings
+
+
+def sale_postings(
+    ledger: Ledger,
+    processor: Processor | None,
+    card_token: str | None,
+    amount: Money,
+    key: str,
+    description: str,
+    patient_id: str,
+    dimensions: dict[str, str],
+) -> tuple[ChargeResult | None, list[Posting]]:
+    """Take the money for a sale: charge the card when a processor is given, else cash.
+
+    Returns the charge (None for cash) and the postings of the money received.
+    A declined card raises PaymentDeclinedError and nothing is charged.
+    """
+    if processor is None:
+        cash = Posting.with_dimensions(CLEARING_UNDEPOSITED, amount, dimensions)
+        return None, [cash]
+
+    charge = charge_card(
+        ledger, processor, card_token or "", amount, key, description, patient_id
+    )
+    if charge.status is not ChargeStatus.SUCCEEDED:
+        category = charge.decline_category
+        raise PaymentDeclinedError(
+            f"card for {description[:1].lower()}{description[1:]} was declined "
+            f"({charge.decline_code}); use another card",
+            charge.decline_code or "",
+            category.value if category else "",
+        )
+    return charge, card_postings(charge, amount, **dimensions)
 
 
 def undo_charge(processor: Processor, charge: ChargeResult, book_id: str) -> None:

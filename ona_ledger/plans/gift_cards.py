@@ -18,14 +18,13 @@ from typing import Any, Final
 
 from dateutil.relativedelta import relativedelta
 
-from ona_ledger.billing.common import CLEARING_UNDEPOSITED, RECEIVABLE_PATIENTS
+from ona_ledger.billing.common import RECEIVABLE_PATIENTS
 from ona_ledger.billing.payments import allocate_to_lines, open_lines
-from ona_ledger.billing.processing import ChargeStatus, Processor
+from ona_ledger.billing.processing import Processor
 from ona_ledger.entries import Entry, JournalEntry, Posting
 from ona_ledger.errors import (
     BalanceLimitError,
     LedgerError,
-    PaymentDeclinedError,
     PlanError,
 )
 from ona_ledger.ledger import Ledger
@@ -35,9 +34,8 @@ from ona_ledger.plans.common import (
     INCOME_BREAKAGE,
     RECORD_GIFT_CARD,
     RECORD_GIFT_CARD_CODE,
-    card_postings,
-    charge_card,
     require_positive,
+    sale_postings,
     today,
     undo_charge,
 )
@@ -107,23 +105,10 @@ def sell_gift_card(
     dims: dict[str, str] = {"plan": card_id}
     if purchaser:
         dims["patient"] = purchaser
-    charge = None
-    if processor is not None:
-        charge = charge_card(
-            ledger, processor, card_token or "", amount, f"gift-card:{card_id}",
-            f"Gift card {card_id}", purchaser or "",
-        )  # fmt: skip
-        if charge.status is not ChargeStatus.SUCCEEDED:
-            category = charge.decline_category
-            raise PaymentDeclinedError(
-                f"card for gift card {card_id} was declined ({charge.decline_code}); "
-                "use another card",
-                charge.decline_code or "",
-                category.value if category else "",
-            )
-        postings = card_postings(charge, amount, **dims)
-    else:
-        postings = [Posting.with_dimensions(CLEARING_UNDEPOSITED, amount, dims)]
+    charge, postings = sale_postings(
+        ledger, processor, card_token, amount, f"gift-card:{card_id}",
+        f"Gift card {card_id}", purchaser or "", dims,
+    )  # fmt: skip
     postings.append(Posting(DEFERRED_GIFT_CARDS, -amount, plan=card_id))
     record: dict[str, Any] = {
         "card_id": card_id,

@@ -13,9 +13,9 @@ from datetime import date
 from typing import Any
 
 from ona_ledger.billing.common import CLEARING_PROCESSOR, CLEARING_UNDEPOSITED
-from ona_ledger.billing.processing import ChargeStatus, Processor
+from ona_ledger.billing.processing import Processor
 from ona_ledger.entries import Entry, Posting
-from ona_ledger.errors import LedgerError, PaymentDeclinedError, PlanError
+from ona_ledger.errors import LedgerError, PlanError
 from ona_ledger.ledger import Ledger
 from ona_ledger.money import Money, split_evenly
 from ona_ledger.plans.common import (
@@ -23,9 +23,8 @@ from ona_ledger.plans.common import (
     INCOME_BREAKAGE,
     INCOME_PACKAGES,
     RECORD_PACKAGE,
-    card_postings,
-    charge_card,
     require_positive,
+    sale_postings,
     today,
     undo_charge,
 )
@@ -88,23 +87,10 @@ def sell_package(
     if ledger.store.get_record(ledger.book_id, RECORD_PACKAGE, package_id):
         raise PlanError(f"package {package_id} exists already; use another id")
     dims = {"patient": patient_id, "plan": package_id}
-    charge = None
-    if processor is not None:
-        charge = charge_card(
-            ledger, processor, card_token or "", price, f"package:{package_id}",
-            f"Package {package_id}", patient_id,
-        )  # fmt: skip
-        if charge.status is not ChargeStatus.SUCCEEDED:
-            category = charge.decline_category
-            raise PaymentDeclinedError(
-                f"card for package {package_id} was declined ({charge.decline_code}); "
-                "use another card",
-                charge.decline_code or "",
-                category.value if category else "",
-            )
-        postings = card_postings(charge, price, **dims)
-    else:
-        postings = [Posting.with_dimensions(CLEARING_UNDEPOSITED, price, dims)]
+    charge, postings = sale_postings(
+        ledger, processor, card_token, price, f"package:{package_id}",
+        f"Package {package_id}", patient_id, dims,
+    )  # fmt: skip
     postings.append(Posting.with_dimensions(DEFERRED_PACKAGES, -price, dims))
     record = {
         "package_id": package_id,

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import io
-import json
-import logging
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-import pyx12.params
-import pyx12.x12n_document
 
 from ona_ledger.claims.claim import (
     Address,
@@ -31,6 +25,7 @@ from ona_ledger.claims.claim import (
     ServiceLine,
     Subscriber,
 )
+from ona_ledger.claims.demo_step import pyx12_errors as library_pyx12_errors
 from ona_ledger.claims.x837 import InterchangeSettings
 from ona_ledger.money import Money
 
@@ -266,38 +261,6 @@ class Counter:
 
 def pyx12_errors(path: Path) -> list[str]:
     """Validate an X12 file with pyx12 and return its error messages (empty when valid)."""
-    messages: list[str] = []
-
-    class _Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if record.levelno >= logging.ERROR:
-                messages.append(record.getMessage())
-
-    handler = _Collect()
-    pyx12_logger = logging.getLogger("pyx12")
-    pyx12_logger.addHandler(handler)
-    report = io.StringIO()
-    try:
-        valid = pyx12.x12n_document.x12n_document(
-            pyx12.params.params(), str(path), io.StringIO(), None, None, report
-        )
-    finally:
-        pyx12_logger.removeHandler(handler)
-    messages += _json_errors(json.loads(report.getvalue() or "{}"))
-    if not valid and not messages:
-        messages.append("pyx12 reported the file invalid without a message")
-    return messages
-
-
-def _json_errors(node: Any) -> list[str]:
-    found: list[str] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "errors" and isinstance(value, list):
-                found += [json.dumps(error) for error in value]
-            else:
-                found += _json_errors(value)
-    elif isinstance(node, list):
-        for item in node:
-            found += _json_errors(item)
-    return found
+    errors = library_pyx12_errors(path)
+    assert errors is not None, "pyx12 is a test dependency; install the test extra"
+    return errors
